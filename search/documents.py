@@ -1,0 +1,233 @@
+"""Articles and reading them from files.
+
+`read_articles(paths)` walks files and folders and yields an `Article` for
+every record it can read and a `Skipped` (with the reason) for everything it
+cannot, so one bad file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from charset_normalizer import from_bytes
+
+FORMATS = (".txt", ".md", ".json", ".jsonl", ".ndjson")
+"""File types read as articles, each also gzip-compressed (name ending .gz)."""
+
+_KNOWN_FIELDS = {"id", "title", "body", "text", "lang", "language", "source", "url", "date"}
+_MAX_EXTRA = 1000  # longest simple value kept from an unknown field
+
+
+@dataclass
+class Article:
+    id: str
+    title: str
+    body: str
+    lang: str | None = None
+    source: str = ""
+    url: str = ""
+    date: str = ""
+    extra: dict = field(default_factory=dict)
+    origin: str = ""
+    """The absolute path of the file the article was read from."""
+
+    def to_dict(self) -> dict:
+        """The article as shown to users (without the local file path)."""
+        data = asdict(self)
+        del data["origin"]
+        return data
+
+    def fingerprint(self) -> str:
+        """Changes whenever anything we index or store about the article does."""
+        data = [self.title, self.body, self.lang, self.source, self.url, self.date, self.extra]
+        raw = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class FileRead:
+    """Sent after each file that could be read, so the indexer knows which
+    files' articles are complete (and which may be removed from the index)."""
+
+    path: str
+
+
+Item = Article | Skipped | FileRead
+
+
+def article_files(root: Path) -> Iterator[Path]:
+    """The files under a folder, recursively and in a stable order, skipping
+    hidden files and folders."""
+    if root.is_file():
+        yield root
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath, name)
+
+
+def read_articles(
+    paths: Iterable[str | os.PathLike], on_bytes: Callable[[int], None] | None = None
+) -> Iterator[Item]:
+    """Yield articles, skips and file-done markers for files and folders.
+
+    `on_bytes(n)` is called with the size of each file once it is read, for
+    progress bars (see `total_bytes`).
+    """
+    for root in map(Path, paths):
+        if not root.exists():
+            yield Skipped(str(root), "no such file or folder")
+            continue
+        base = root.parent if root.is_file() else root
+        for path in article_files(root):
+            yield from _read_file(path, base)
+            if on_bytes:
+                on_bytes(_size(path))
+
+
+def total_bytes(paths: Iterable[str | os.PathLike]) -> int:
+    return sum(_size(p) for root in map(Path, paths) if root.exists() for p in article_files(root))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _format(path: Path) -> tuple[str, bool]:
+    name = path.name.lower()
+    compressed = name.endswith(".gz")
+    if compressed:
+        name = name[:-3]
+    return os.path.splitext(name)[1], compressed
+
+
+def _read_file(path: Path, base: Path) -> Iterator[Item]:
+    ext, compressed = _format(path)
+    if ext not in FORMATS:
+        yield Skipped(str(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
+        return
+    try:
+        data = path.read_bytes()
+        if compressed:
+            data = gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        yield Skipped(str(path), f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else f"corrupt gzip data: {exc}")
+        return
+    text, problem = decode(data)
+    if text is None:
+        yield Skipped(str(path), problem)
+        return
+    rel = path.relative_to(base).as_posix()
+    default_id = rel[: -len(ext) - (3 if compressed else 0)]
+    origin = str(path.resolve())
+    if ext in (".txt", ".md"):
+        records: Iterable[tuple[int, object]] = [(0, _text_record(text))]
+        single = True
+    elif ext == ".json":
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Skipped(str(path), f"invalid JSON: {exc}")
+            return
+        single = not isinstance(loaded, list)
+        records = enumerate([loaded] if single else loaded, 1)
+    else:
+        records = _json_lines(text)
+        single = False
+    for number, record in records:
+        where = str(path) if single else f"{path}:{number}"
+        if isinstance(record, Skipped):
+            yield Skipped(where, record.reason)
+            continue
+        article = to_article(record, default_id if single else f"{default_id}#{number}", origin)
+        if isinstance(article, str):
+            yield Skipped(where, article)
+        else:
+            yield article
+    yield FileRead(origin)
+
+
+def decode(data: bytes) -> tuple[str | None, str]:
+    """Text from bytes: UTF-8 (with or without BOM), else the encoding
+    charset-normalizer detects. Returns (None, reason) for what is not text."""
+    if not data.strip():
+        return None, "empty file"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        pass  # UTF-16 with BOM: NUL bytes are expected, let detection handle it
+    elif b"\x00" in data[:8192]:
+        return None, "binary file (contains NUL bytes)"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        return None, "not text in any known encoding"
+    return str(best), ""
+
+
+def _text_record(text: str) -> dict:
+    lines = text.strip().splitlines()
+    return {"title": lines[0].strip(), "body": "\n".join(lines[1:]).strip()}
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, object]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, Skipped("", f"invalid JSON: {exc}")
+
+
+def _simple(value: object) -> bool:
+    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= _MAX_EXTRA
+
+
+def to_article(record: object, default_id: str, origin: str = "") -> Article | str:
+    """An Article from a JSON-like record, or the reason it is not one."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    title = _text(record.get("title"))
+    body = _text(record.get("body") if record.get("body") is not None else record.get("text"))
+    if not title and not body:
+        return "no title or body"
+    if not title:  # a title is what a result shows: use the opening of the body
+        title = body.strip().split("\n", 1)[0][:200]
+    record_id = record.get("id")
+    return Article(
+        id=str(record_id).strip() if record_id not in (None, "") else default_id,
+        title=title,
+        body=body,
+        lang=_text(record.get("lang") or record.get("language")) or None,
+        source=_text(record.get("source")),
+        url=_text(record.get("url")),
+        date=_text(record.get("date")),
+        extra={k: v for k, v in record.items() if k not in _KNOWN_FIELDS and _simple(v)},
+        origin=origin,
+    )
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else str(value).strip()

@@ -1,0 +1,29 @@
+"""One family of errors, translated at the edges (CLI messages, HTTP 4xx)."""
+
+
+class SearchError(Exception):
+    """Base class: a problem the user can understand and fix."""
+
+
+class UnknownLanguage(SearchError, ValueError):
+    pass
+
+
+class BadQuery(SearchError, ValueError):
+    """The query cannot be run as written (the message says why)."""
+
+
+class IndexNotFound(SearchError):
+    pass
+
+
+class IndexOutdated(SearchError):
+    """The index was built by another analyzer or program version."""
+
+
+class IndexBusy(SearchError):
+    """Another process is writing the index."""
+
+
+class IndexWriteError(SearchError):
+    """The index folder cannot be written (disk full, read-only, ...)."""

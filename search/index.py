@@ -1,0 +1,386 @@
+"""The index on disk: schema, generations, incremental updates and rebuilds.
+
+Layout of an index folder:
+
+    CURRENT        name of the live generation, replaced atomically
+    gen-000001/    a complete Whoosh index plus meta.json (versions, times)
+    .lock          held by the one process allowed to write
+
+`--rebuild` writes a new generation beside the live one and switches CURRENT
+only once it is complete, so searches never see a half-built index and an
+interrupted rebuild leaves the previous one in place. The previous generation
+is kept until the next switch, for searchers that still have it open.
+
+This module, `query.py` and `searching.py` are the only ones that know about
+Whoosh; another engine would replace these three behind the same functions.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import whoosh.index
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.searching import Searcher
+
+from . import __version__
+from .analysis import ANALYZER_VERSION, analyzer_for, exact_analyzer
+from .documents import Article, FileRead, Skipped, read_articles
+from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
+from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
+from .results import IndexReport, IndexStats
+
+INDEX_FORMAT = 1
+"""Bumped whenever the schema changes in a way older programs cannot read."""
+
+TITLE_BOOST = 2.0
+INDEXED_LANGUAGES = (*ANALYZED, NEUTRAL)
+
+
+def build_schema() -> Schema:
+    """Each language has its own title and body fields, analyzed by its own
+    analyzer, so that every language keeps its own term statistics; `exact`
+    holds every article's words unstemmed, for exact phrases, prefixes and
+    spelling suggestions."""
+    fields = dict(
+        id=ID(stored=True, unique=True, sortable=True),
+        lang=ID(stored=True, sortable=True),
+        source=ID(stored=True, sortable=True),
+        date=ID(stored=True, sortable=True),
+        url=STORED(),
+        title=STORED(),
+        body=STORED(),
+        extra=STORED(),
+        origin=ID(sortable=True),
+        fingerprint=ID(sortable=True),
+        exact=TEXT(analyzer=exact_analyzer(), phrase=True),
+    )
+    for code in INDEXED_LANGUAGES:
+        fields[f"title_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True, field_boost=TITLE_BOOST)
+        fields[f"body_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True)
+    return Schema(**fields)
+
+
+def article_language(article: Article) -> str:
+    """The record's language when it names one of ours, NEUTRAL when it names
+    another, and the detected language when it names none."""
+    if article.lang:
+        try:
+            code = resolve(article.lang)
+        except UnknownLanguage:
+            return NEUTRAL
+        return code
+    return detect(f"{article.title}\n{article.body}")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Index:
+    """An index folder. Cheap to create: nothing is opened until needed."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # -- generations ---------------------------------------------------
+
+    def _current(self) -> Path | None:
+        try:
+            name = (self.path / "CURRENT").read_text("utf-8").strip()
+        except FileNotFoundError:
+            return None
+        gen = self.path / name
+        return gen if (gen / "meta.json").exists() else None
+
+    def exists(self) -> bool:
+        return self._current() is not None
+
+    def _generation(self) -> Path:
+        gen = self._current()
+        if gen is None:
+            raise IndexNotFound(
+                f"No index at {self.path}. Build one with: search index PATH --index-dir {self.path}"
+            )
+        return gen
+
+    def meta(self) -> dict:
+        return json.loads((self._generation() / "meta.json").read_text("utf-8"))
+
+    def check_version(self) -> None:
+        """Refuse an index this program would misread, saying how to fix it."""
+        meta = self.meta()
+        rebuild = f"search index PATH ... --rebuild --index-dir {self.path}"
+        if meta.get("format", 0) > INDEX_FORMAT:
+            raise IndexOutdated(
+                f"The index at {self.path} was written by a newer version of this program "
+                f"({meta.get('program_version')}, index format {meta.get('format')}); this is "
+                f"{__version__} (format {INDEX_FORMAT}). Upgrade, or rebuild it with: {rebuild}"
+            )
+        if meta.get("format") != INDEX_FORMAT or meta.get("analyzer_version") != ANALYZER_VERSION:
+            raise IndexOutdated(
+                f"The index at {self.path} was built with analyzer {meta.get('analyzer_version')} "
+                f"(format {meta.get('format')}); this program analyzes text with {ANALYZER_VERSION} "
+                f"(format {INDEX_FORMAT}). Rebuild it with: {rebuild}"
+            )
+
+    def open(self) -> whoosh.index.Index:
+        self.check_version()
+        return whoosh.index.open_dir(str(self._generation()))
+
+    @contextmanager
+    def searcher(self) -> Iterator[Searcher]:
+        with self.open().searcher() as searcher:
+            yield searcher
+
+    # -- writing -------------------------------------------------------
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / ".lock", "a+")
+        except OSError as exc:
+            raise _storage_error(exc, self.path) from None
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexBusy(
+                    f"Another `search index` is writing {self.path}; wait for it to finish."
+                ) from None
+            yield
+
+    def update(
+        self,
+        paths: Iterable[str | os.PathLike],
+        rebuild: bool = False,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        """Bring the index in line with the articles under `paths`: add new
+        ones, update changed ones, remove those no longer in their file or
+        whose file is gone. With `rebuild`, build a fresh generation and
+        switch to it when complete."""
+        paths = [Path(p) for p in paths]
+        with self._write_lock():
+            live = self._current()
+            if live is not None and not rebuild:
+                self.check_version()
+            fresh = rebuild or live is None
+            gen = self._new_generation() if fresh else live
+            try:
+                report = self._write(gen, paths, fresh, on_bytes)
+            except BaseException:
+                if fresh:
+                    shutil.rmtree(gen, ignore_errors=True)
+                raise
+            if fresh:
+                if live is not None and not (report.added or report.updated):
+                    shutil.rmtree(gen, ignore_errors=True)
+                    report.rebuilt = False
+                    return report  # nothing readable: keep the index we have
+                self._switch_to(gen)
+                report.rebuilt = True
+            return report
+
+    def _new_generation(self) -> Path:
+        existing = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]
+        gen = self.path / f"gen-{max(existing, default=0) + 1:06d}"
+        try:
+            gen.mkdir()
+            whoosh.index.create_in(str(gen), build_schema())
+        except OSError as exc:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise _storage_error(exc, self.path) from None
+        return gen
+
+    def _switch_to(self, gen: Path) -> None:
+        tmp = self.path / "CURRENT.tmp"
+        tmp.write_text(gen.name + "\n", "utf-8")
+        os.replace(tmp, self.path / "CURRENT")
+        keep = {gen.name, *self._previous_names(gen)}
+        for old in self.path.glob("gen-*"):
+            if old.name not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _previous_names(self, gen: Path) -> list[str]:
+        older = sorted(p.name for p in self.path.glob("gen-*") if p.name < gen.name)
+        return older[-1:]
+
+    def _write(
+        self, gen: Path, roots: list[Path], fresh: bool, on_bytes: Callable[[int], None] | None
+    ) -> IndexReport:
+        report = IndexReport()
+        ix = whoosh.index.open_dir(str(gen))
+        existing = {} if fresh else _existing(ix)
+        seen: dict[str, str] = {}
+        files_read: set[str] = set()
+        try:
+            writer = ix.writer(limitmb=256)
+        except OSError as exc:
+            raise _storage_error(exc, self.path) from None
+        try:
+            for item in read_articles(roots, on_bytes):
+                if isinstance(item, Skipped):
+                    report.skipped.append((item.path, item.reason))
+                elif isinstance(item, FileRead):
+                    files_read.add(item.path)
+                else:
+                    self._index_article(writer, item, existing, seen, report)
+            for doc_id in _removed(existing, seen, files_read, roots):
+                writer.delete_by_term("id", doc_id)
+                report.removed += 1
+            if report.changed or fresh:
+                writer.commit()
+            else:
+                writer.cancel()
+        except OSError as exc:
+            writer.cancel()
+            raise _storage_error(exc, self.path) from None
+        except BaseException:
+            writer.cancel()
+            raise
+        if report.changed or fresh:
+            self._write_meta(gen, fresh)
+        return report
+
+    def _index_article(self, writer, article: Article, existing: dict, seen: dict, report: IndexReport) -> None:
+        if article.id in seen:
+            report.skipped.append((article.origin, f"duplicate id {article.id!r} (first seen in {seen[article.id]})"))
+            return
+        seen[article.id] = article.origin
+        fingerprint = article.fingerprint()
+        old = existing.get(article.id)
+        if old == (fingerprint, article.origin):
+            report.unchanged += 1
+            return
+        fields = _fields(article, fingerprint)
+        if old is None:
+            writer.add_document(**fields)
+            report.added += 1
+        else:
+            writer.update_document(**fields)
+            report.updated += 1
+
+    def _write_meta(self, gen: Path, fresh: bool) -> None:
+        path = gen / "meta.json"
+        meta = {} if fresh else json.loads(path.read_text("utf-8"))
+        now = _now()
+        meta.update(
+            format=INDEX_FORMAT,
+            analyzer_version=ANALYZER_VERSION,
+            program_version=__version__,
+            languages=list(INDEXED_LANGUAGES),
+            updated=now,
+        )
+        meta.setdefault("created", now)
+        tmp = gen / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=2), "utf-8")
+        os.replace(tmp, path)
+
+    # -- reading -------------------------------------------------------
+
+    def stats(self) -> IndexStats:
+        meta = self.meta()
+        gen = self._generation()
+        with self.searcher() as searcher:
+            reader = searcher.reader()
+            langs = reader.column_reader("lang")
+            counts: dict[str, int] = {}
+            for docnum in reader.all_doc_ids():
+                code = langs[docnum]
+                counts[code] = counts.get(code, 0) + 1
+            total = reader.doc_count()
+        size = sum(p.stat().st_size for p in gen.iterdir() if p.is_file())
+        return IndexStats(
+            documents=total,
+            languages={code: counts[code] for code in LANGUAGES if code in counts},
+            size_bytes=size,
+            analyzer_version=meta.get("analyzer_version", ""),
+            created=meta.get("created", ""),
+            updated=meta.get("updated", ""),
+            path=str(self.path),
+        )
+
+    def get(self, doc_id: str) -> Article | None:
+        with self.searcher() as searcher:
+            stored = searcher.document(id=doc_id)
+        return None if stored is None else stored_article(stored)
+
+
+def stored_article(stored: dict) -> Article:
+    return Article(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        body=stored.get("body", ""),
+        lang=stored.get("lang", NEUTRAL),
+        source=stored.get("source", ""),
+        url=stored.get("url", ""),
+        date=stored.get("date", ""),
+        extra=stored.get("extra") or {},
+    )
+
+
+def _fields(article: Article, fingerprint: str) -> dict:
+    lang = article_language(article)
+    fields = dict(
+        id=article.id,
+        lang=lang,
+        url=article.url,
+        title=article.title,
+        body=article.body,
+        extra=article.extra,
+        origin=article.origin,
+        fingerprint=fingerprint,
+        exact=f"{article.title}\n{article.body}",
+    )
+    fields[f"title_{lang}"] = article.title
+    fields[f"body_{lang}"] = article.body
+    if article.source:
+        fields["source"] = article.source
+    if article.date:
+        fields["date"] = article.date
+    return fields
+
+
+def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
+    """id -> (fingerprint, origin) of every live document, read from columns
+    (fast: no stored fields are unpickled)."""
+    with ix.reader() as reader:
+        ids = reader.column_reader("id")
+        prints = reader.column_reader("fingerprint")
+        origins = reader.column_reader("origin")
+        return {ids[d]: (prints[d], origins[d]) for d in reader.all_doc_ids()}
+
+
+def _removed(existing: dict, seen: dict, files_read: set[str], roots: list[Path]) -> list[str]:
+    """Ids no longer in the file they came from, or whose file is gone (under a
+    folder that was indexed). Articles of files that could not be read stay."""
+    folders = tuple(str(r.resolve()) + os.sep for r in roots if r.is_dir())
+    files = {str(r.resolve()) for r in roots if not r.is_dir()}
+    gone: list[str] = []
+    for doc_id, (_, origin) in existing.items():
+        if doc_id in seen:
+            continue
+        under_roots = origin.startswith(folders) or origin in files
+        if origin in files_read or (under_roots and not os.path.exists(origin)):
+            gone.append(doc_id)
+    return gone
+
+
+def _storage_error(exc: OSError, path: Path) -> IndexWriteError:
+    if exc.errno == errno.ENOSPC:
+        reason = "the disk is full"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = "it is not writable"
+    else:
+        reason = exc.strerror or str(exc)
+    return IndexWriteError(f"Cannot write the index at {path}: {reason}. The previous index is unchanged.")

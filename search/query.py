@@ -1,0 +1,287 @@
+"""From what a user types to a Whoosh query over every language at once.
+
+Parsing happens in two steps. Whoosh's parser reads the syntax (words,
+"phrases", AND/OR/NOT, -exclusion, prefix*, field:value) without analyzing
+anything; then each word or phrase is analyzed by every language's analyzer
+and searched in that language's fields. A German query word is thus stemmed
+as German in the German fields and as Dutch in the Dutch ones, and no query
+language detection is needed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from whoosh import query as wq
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.fields import ID, TEXT, Schema
+from whoosh.qparser import OperatorsPlugin, PhrasePlugin, QueryParser
+from whoosh.qparser import plugins
+
+from .analysis import analyzer_for, exact_analyzer
+from .errors import BadQuery, UnknownLanguage
+from .languages import resolve
+
+MAX_QUERY_CHARS = 1000
+MAX_CLAUSES = 64
+MIN_PREFIX = 2
+EXACT_PHRASE_BOOST = 2.0
+"""Weight of the unstemmed phrase match: "die Truppen" ranks articles with
+exactly those words above ones that only match the stems."""
+SHORT_QUERY = 4
+"""Up to this many words, articles with all of them get their score doubled."""
+
+TEXT_SCOPES = {"text": ("title", "body"), "title": ("title",), "body": ("body",)}
+FILTER_FIELDS = ("lang", "source")
+
+
+class _PhrasePlugin(PhrasePlugin):
+    """Keeps phrases as typed (even of one word) and accepts typographic quotes."""
+
+    class PhraseNode(PhrasePlugin.PhraseNode):
+        def query(self, parser):
+            fieldname = self.fieldname or parser.fieldname
+            return wq.Phrase(fieldname, self.text.split(), slop=self.slop, boost=self.boost)
+
+    class PhraseTagger(PhrasePlugin.PhraseTagger):
+        def create(self, parser, match):
+            slop = int(match.group("slop") or 1)
+            return _PhrasePlugin.PhraseNode(match.group("text"), match.start("text"), slop)
+
+    def __init__(self):
+        super().__init__('["“„«»”](?P<text>.*?)["”“»«](~(?P<slop>[1-9][0-9]*))?')
+
+
+def _syntax_parser() -> QueryParser:
+    raw = SpaceSeparatedTokenizer()
+    schema = Schema(text=TEXT(analyzer=raw), title=TEXT(analyzer=raw), body=TEXT(analyzer=raw), lang=ID, source=ID)
+    parser = QueryParser("text", schema)
+    for unwanted in (plugins.SingleQuotePlugin, plugins.RangePlugin, plugins.EveryPlugin, PhrasePlugin, OperatorsPlugin):
+        parser.remove_plugin_class(unwanted)
+    parser.add_plugin(_PhrasePlugin())
+    # "-word" excludes like NOT; a hyphen inside a word (US-Soldaten) does not.
+    parser.add_plugin(OperatorsPlugin(Not=r"(^|(?<=[\s(]))(NOT(?=\s)|-(?=[^\s-]))"))
+    return parser
+
+
+_PARSER = _syntax_parser()
+_EXPLICIT_AND = re.compile(r"(?<!\S)AND(?!\S)")
+
+
+@dataclass
+class ParsedQuery:
+    query: wq.Query
+    words: list[str] = field(default_factory=list)
+    """The plain words typed (not phrases, patterns or filters), for spelling suggestions."""
+
+
+@dataclass
+class _Context:
+    lang: str
+    source_lookup: Callable[[str], str]
+    keep_stopwords: bool = False
+    """True when every word typed is a stopword in this language ("The Who"
+    in English): then they are kept, or nothing would be searched for."""
+    clauses: int = 0
+
+
+def parse(
+    text: str,
+    languages: tuple[str, ...],
+    source_lookup: Callable[[str], str] = lambda s: s,
+) -> ParsedQuery:
+    """Parse user text into a query over `languages`' fields.
+
+    The query is built once per language, over that language's fields only,
+    and the languages are OR-ed: each article is scored by the query as
+    analyzed in its own language, so a German stopword dropped from the German
+    query cannot stop German articles from matching "all the words".
+
+    A query is never rejected for its syntax: unbalanced quotes or brackets
+    are read as literal words. BadQuery is raised only for what cannot run
+    (nothing to search for, a wildcard too short, an unknown language, too
+    many words).
+    """
+    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace()).strip()
+    if not text:
+        raise BadQuery("Type at least one word to search for.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadQuery(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
+    syntax = _PARSER.parse(text)
+    words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
+    strict = bool(_EXPLICIT_AND.search(text))
+    per_language = []
+    for lang in languages:
+        ctx = _Context(lang, source_lookup, _only_stopwords(syntax, lang))
+        q = _expand(syntax, ctx)
+        if q is None:
+            continue
+        if not _has_positive(q):  # only filters and exclusions: they apply to every article
+            return ParsedQuery(wq.And([wq.Every(), q]), words)
+        per_language.append(q if strict else _best_match(q))
+    if not per_language:
+        raise BadQuery("The query has no words that can be searched for.")
+    return ParsedQuery(per_language[0] if len(per_language) == 1 else wq.Or(per_language), words)
+
+
+def _only_stopwords(syntax: wq.Query, lang: str) -> bool:
+    typed = " ".join(
+        " ".join(t.words) if isinstance(t, wq.Phrase) else t.text
+        for t in syntax.leaves()
+        if isinstance(t, (wq.Term, wq.Phrase)) and t.fieldname in TEXT_SCOPES
+    )
+    return bool(typed) and not _positions(lang, typed, keep_stopwords=False)
+
+
+def _has_positive(q: wq.Query) -> bool:
+    """Whether the query scores anything (rather than only filtering or excluding)."""
+    if isinstance(q, wq.Not) or (isinstance(q, wq.Term) and q.fieldname in FILTER_FIELDS):
+        return False
+    if isinstance(q, wq.And):
+        return any(_has_positive(s) for s in q.subqueries)
+    if isinstance(q, wq.Or):
+        return all(_has_positive(s) for s in q.subqueries)
+    return True
+
+
+def _best_match(q: wq.Query) -> wq.Query:
+    """Implicit conjunction ("us troops iraq") as a ranked match of any of the
+    words: articles with more of the words, and rarer ones, rank first, and for
+    short queries articles with all the words are strongly preferred. Filters
+    and exclusions stay strict."""
+    if not isinstance(q, wq.And):
+        return q
+    strict = [s for s in q.subqueries if not _has_positive(s)]
+    words = [s for s in q.subqueries if _has_positive(s)]
+    if len(words) < 2:
+        return q
+    ranked: wq.Query = wq.Or(words)
+    if len(words) <= SHORT_QUERY:
+        ranked = wq.Or([wq.And(words), ranked])
+    return wq.And([ranked, *strict]) if strict else ranked
+
+
+def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
+    """The syntax tree with each word, phrase and pattern searched in the
+    context language's fields; None where nothing is left to search."""
+    if isinstance(q, wq.Phrase):
+        return _phrase(" ".join(q.words), q.fieldname, ctx, q.boost)
+    if isinstance(q, wq.Term):
+        if q.fieldname in FILTER_FIELDS:
+            return _filter(q.fieldname, q.text, ctx)
+        return _word(q.text, q.fieldname, ctx, q.boost)
+    if isinstance(q, (wq.Prefix, wq.Wildcard)):
+        return _pattern(q, ctx)
+    if q is wq.NullQuery:
+        return None
+    if isinstance(q, (wq.compound.CompoundQuery, wq.Not)):
+        expanded = q.apply(lambda sub: _expand(sub, ctx) or wq.NullQuery).normalize()
+        return None if expanded is wq.NullQuery else expanded
+    raise BadQuery('This kind of query is not supported; use words, "phrases", AND/OR/NOT and word*.')
+
+
+def _count(ctx: _Context) -> None:
+    ctx.clauses += 1
+    if ctx.clauses > MAX_CLAUSES:
+        raise BadQuery(f"The query has too many words (at most {MAX_CLAUSES}).")
+
+
+def _positions(lang: str, text: str, keep_stopwords: bool) -> list[list[str]]:
+    """The analyzed terms of `text` grouped by position: [[stem, alternative...], ...]."""
+    out: list[list[str]] = []
+    last = None
+    for t in analyzer_for(lang)(text, positions=True, mode="query", removestops=not keep_stopwords):
+        if t.pos == last:
+            if t.text not in out[-1]:
+                out[-1].append(t.text)
+        else:
+            out.append([t.text])
+            last = t.pos
+    return out
+
+
+def _fields(scope: str, lang: str) -> list[str]:
+    return [f"{part}_{lang}" for part in TEXT_SCOPES[scope]]
+
+
+def _word(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:
+    _count(ctx)
+    terms = _positions(ctx.lang, text, ctx.keep_stopwords)
+    clauses: list[wq.Query] = []
+    for fieldname in _fields(scope, ctx.lang):
+        if len(terms) == 1:
+            clauses.extend(wq.Term(fieldname, t) for t in terms[0])
+        elif terms:  # a hyphenated or joined word: US-Soldaten, 2.500-Mann
+            clauses.append(wq.Phrase(fieldname, [alts[0] for alts in terms]))
+    return _any(clauses, boost)
+
+
+def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:
+    """A phrase in the language's (stemmed) fields; articles that also have the
+    words exactly as typed get a bonus on top."""
+    _count(ctx)
+    terms = [alts[0] for alts in _positions(ctx.lang, text, keep_stopwords=True)]
+    if not terms:
+        return None
+    stemmed = _any([_sequence(f, terms) for f in _fields(scope, ctx.lang)], boost)
+    exact = [t.text for t in exact_analyzer()(text)]
+    if scope == "title" or not exact:
+        return stemmed
+    return wq.AndMaybe(stemmed, _sequence("exact", exact).with_boost(EXACT_PHRASE_BOOST * boost))
+
+
+def _sequence(fieldname: str, terms: list[str]) -> wq.Query:
+    return wq.Phrase(fieldname, terms) if len(terms) > 1 else wq.Term(fieldname, terms[0])
+
+
+def _pattern(q: wq.Prefix | wq.Wildcard, ctx: _Context) -> wq.Query:
+    """word* and w?rd: matched against words as written (unstemmed), since a
+    stemmer cannot stem a fragment."""
+    _count(ctx)
+    parts = re.split(r"([*?])", q.text)
+    literal = "".join(p for p in parts if p not in ("*", "?"))
+    lead = parts[0]
+    if len(lead) < MIN_PREFIX or not any(ch.isalnum() for ch in lead):
+        raise BadQuery(
+            f"{q.text!r}: a wildcard needs at least {MIN_PREFIX} letters before the first * or ?."
+        )
+    if isinstance(q, wq.Prefix):
+        pattern: wq.Query = wq.Prefix("exact", _fold(literal), boost=q.boost)
+    else:
+        normalized = "".join(p if p in ("*", "?") else _fold(p) for p in parts)
+        pattern = wq.Wildcard("exact", normalized, boost=q.boost)
+    # `exact` holds every language: keep to this language's articles, so the
+    # match counts once per article.
+    return wq.And([pattern, _filter_term("lang", ctx.lang)])
+
+
+def _fold(fragment: str) -> str:
+    return "".join(t.text for t in exact_analyzer()(fragment))
+
+
+def _filter(fieldname: str, value: str, ctx: _Context) -> wq.Query:
+    _count(ctx)
+    if fieldname == "lang":
+        try:
+            value = resolve(value)
+        except UnknownLanguage as exc:
+            raise BadQuery(str(exc)) from None
+    else:
+        value = ctx.source_lookup(value)
+    return _filter_term(fieldname, value)
+
+
+def _filter_term(fieldname: str, value: str) -> wq.Term:
+    """A filter: it must match, and adds nothing to the score."""
+    return wq.Term(fieldname, value, boost=0.0)
+
+
+def _any(clauses: list[wq.Query], boost: float = 1.0) -> wq.Query | None:
+    if not clauses:
+        return None
+    q = clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+    if boost != 1.0:
+        q = q.with_boost(q.boost * boost)
+    return q

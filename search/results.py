@@ -1,0 +1,73 @@
+"""What the library returns: plain data, the same for the CLI, the web pages and
+the JSON API, and independent of the engine behind it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    lang: str
+    source: str
+    url: str
+    date: str
+    score: float
+    snippet: str
+    """Safe HTML: the text escaped, matched words wrapped in <mark>."""
+
+
+@dataclass
+class SearchResults:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    results: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IndexReport:
+    """What one `search index` run did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) for every file or record that could not be indexed."""
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        return data
+
+
+@dataclass
+class IndexStats:
+    documents: int
+    languages: dict[str, int]
+    size_bytes: int
+    analyzer_version: str
+    created: str
+    updated: str
+    path: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)

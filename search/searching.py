@@ -1,0 +1,151 @@
+"""Running a search: ranking, pages, snippets, facets and "did you mean"."""
+
+from __future__ import annotations
+
+import re
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.searching import Searcher
+
+from .analysis import analyzer_for, exact_analyzer
+from .errors import BadQuery, UnknownLanguage
+from .highlight import match_spans, snippet
+from .index import INDEXED_LANGUAGES
+from .languages import resolve
+from .query import parse
+from .results import Hit, SearchResults
+
+MAX_PER_PAGE = 100
+MAX_DEPTH = 10_000
+"""No page may reach past this many results (deep pages cost a full sort)."""
+SUGGEST_BELOW = 3
+"""Offer a spelling suggestion when a query finds fewer results than this."""
+
+
+def search(
+    searcher: Searcher,
+    text: str,
+    lang: str | None = None,
+    source: str | None = None,
+    page: int = 1,
+    per_page: int = 10,
+) -> SearchResults:
+    """Search every language at once (or only `lang`), best matches first."""
+    if page < 1:
+        raise BadQuery("page must be 1 or more.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise BadQuery(f"per_page must be between 1 and {MAX_PER_PAGE}.")
+    if page * per_page > MAX_DEPTH:
+        raise BadQuery(f"Results are available up to the {MAX_DEPTH}th; refine the query instead.")
+    try:
+        code = resolve(lang) if lang else None
+    except UnknownLanguage as exc:
+        raise BadQuery(str(exc)) from None
+    lookup = _source_lookup(searcher)
+    source = lookup(source) if source else None
+    parsed = parse(text, (code,) if code else INDEXED_LANGUAGES, lookup)
+    filters = {"lang": code, "source": source}
+    results = searcher.search(
+        parsed.query,
+        limit=page * per_page,
+        filter=_filter(filters),
+        terms=True,
+        groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in filters},
+    )
+    facets = {name: _counts(results.groups(name)) for name in filters}
+    # A facet shows what choosing another value would give, so it is counted
+    # without its own filter.
+    if code:
+        everywhere = parse(text, INDEXED_LANGUAGES, lookup).query
+        facets["lang"] = _facet(searcher, everywhere, "lang", {"source": source})
+    if source:
+        facets["source"] = _facet(searcher, parsed.query, "source", {"lang": code})
+    total = len(results)
+    hits = [_hit(hit) for hit in results[(page - 1) * per_page : page * per_page]]
+    suggestion = None
+    if total < SUGGEST_BELOW:
+        suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
+    return SearchResults(text, total, page, per_page, hits, facets, suggestion)
+
+
+def _filter(values: dict[str, str | None]) -> wq.Query | None:
+    terms = [wq.Term(name, value) for name, value in values.items() if value]
+    return wq.And(terms) if terms else None
+
+
+def _counts(groups: dict) -> dict[str, int]:
+    return dict(sorted(((k, v) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _facet(searcher: Searcher, q: wq.Query, name: str, filters: dict[str, str | None]) -> dict[str, int]:
+    results = searcher.search(
+        q, limit=1, filter=_filter(filters), groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count)}
+    )
+    return _counts(results.groups(name))
+
+
+def _source_lookup(searcher: Searcher):
+    """Sources are matched case-insensitively ("source:cnn" finds "CNN")."""
+    reader = searcher.reader()
+
+    def lookup(value: str) -> str:
+        wanted = value.strip().casefold()
+        for term in reader.field_terms("source"):
+            if term.casefold() == wanted:
+                return term
+        return value.strip()
+
+    return lookup
+
+
+def _hit(hit) -> Hit:
+    stored = hit.fields()
+    lang = stored.get("lang", "")
+    matched: dict[str, set[str]] = {}
+    for fieldname, term in hit.matched_terms():
+        matched.setdefault(fieldname, set()).add(term.decode("utf-8") if isinstance(term, bytes) else term)
+    body = stored.get("body", "")
+    spans = match_spans(
+        body,
+        [
+            (analyzer_for(lang), matched.get(f"body_{lang}", set()) | matched.get(f"title_{lang}", set())),
+            (exact_analyzer(), matched.get("exact", set())),
+        ],
+    )
+    return Hit(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        lang=lang,
+        source=stored.get("source", ""),
+        url=stored.get("url", ""),
+        date=stored.get("date", ""),
+        score=round(hit.score, 4),
+        snippet=snippet(body, spans),
+    )
+
+
+def _suggest(searcher, text, words, total, code, lookup) -> str | None:
+    """A respelling of the query from words in the index, when one finds more."""
+    reader = searcher.reader()
+    suggestion = text
+    for word in words:
+        normalized = "".join(t.text for t in exact_analyzer()(word))
+        if not normalized or normalized.isdigit():
+            continue
+        have = reader.doc_frequency("exact", normalized)
+        maxdist = 1 if len(normalized) <= 4 else 2
+        best, best_freq = None, have
+        for candidate in reader.terms_within("exact", normalized, maxdist, prefix=1):
+            freq = reader.doc_frequency("exact", candidate)
+            if freq > best_freq * 2 and freq > best_freq:
+                best, best_freq = candidate, freq
+        if best:
+            suggestion = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, suggestion, count=1)
+    if suggestion == text:
+        return None
+    try:
+        found = len(searcher.search(parse(suggestion, (code,) if code else INDEXED_LANGUAGES, lookup).query, limit=1))
+    except BadQuery:
+        return None
+    return suggestion if found > total else None
