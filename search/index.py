@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import math
 import os
 import shutil
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import whoosh.index
+from whoosh import scoring
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
@@ -67,6 +69,37 @@ def build_schema() -> Schema:
         fields[f"title_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True, field_boost=TITLE_BOOST)
         fields[f"body_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True)
     return Schema(**fields)
+
+
+class LanguageBM25F(scoring.BM25F):
+    """BM25F with each language's own statistics.
+
+    Whoosh computes IDF and average field length over all documents, but a
+    field like `body_de` only ever holds German ones: with 29,000 Arabic and
+    2,000 German articles every German word would look rare and every German
+    article short. Counting per language keeps scores comparable, so one
+    language's articles do not drown another's in mixed results.
+    """
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        if not searcher.schema[fieldname].scorable:
+            return scoring.WeightScorer.for_(searcher, fieldname, text)
+        B = self._field_B.get(fieldname, self.B)
+        return _LanguageBM25FScorer(searcher, fieldname, text, B, self.K1, qf)
+
+
+class _LanguageBM25FScorer(scoring.BM25FScorer):
+    def __init__(self, searcher, fieldname, text, B, K1, qf=1):
+        parent = searcher.get_parent()
+        lang = fieldname.rsplit("_", 1)[1] if "_" in fieldname else None
+        docs = parent.doc_frequency("lang", lang) if lang else parent.doc_count_all()
+        docs = max(docs, 1)
+        self.idf = math.log(docs / (parent.doc_frequency(fieldname, text) + 1)) + 1.0
+        self.avgfl = (parent.field_length(fieldname) / docs) or 1
+        self.B = B
+        self.K1 = K1
+        self.qf = qf
+        self.setup(searcher, fieldname, text)
 
 
 def article_language(article: Article) -> str:
@@ -138,7 +171,7 @@ class Index:
 
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
-        with self.open().searcher() as searcher:
+        with self.open().searcher(weighting=LanguageBM25F()) as searcher:
             yield searcher
 
     # -- writing -------------------------------------------------------
@@ -223,10 +256,7 @@ class Index:
         existing = {} if fresh else _existing(ix)
         seen: dict[str, str] = {}
         files_read: set[str] = set()
-        try:
-            writer = ix.writer(limitmb=256)
-        except OSError as exc:
-            raise _storage_error(exc, self.path) from None
+        writer = _LazyWriter(ix)  # opened only once something changes
         try:
             for item in read_articles(roots, on_bytes):
                 if isinstance(item, Skipped):
@@ -236,12 +266,9 @@ class Index:
                 else:
                     self._index_article(writer, item, existing, seen, report)
             for doc_id in _removed(existing, seen, files_read, roots):
-                writer.delete_by_term("id", doc_id)
+                writer.get().delete_by_term("id", doc_id)
                 report.removed += 1
-            if report.changed or fresh:
-                writer.commit()
-            else:
-                writer.cancel()
+            writer.commit()
         except OSError as exc:
             writer.cancel()
             raise _storage_error(exc, self.path) from None
@@ -264,10 +291,10 @@ class Index:
             return
         fields = _fields(article, fingerprint)
         if old is None:
-            writer.add_document(**fields)
+            writer.get().add_document(**fields)
             report.added += 1
         else:
-            writer.update_document(**fields)
+            writer.get().update_document(**fields)
             report.updated += 1
 
     def _write_meta(self, gen: Path, fresh: bool) -> None:
@@ -314,6 +341,28 @@ class Index:
         with self.searcher() as searcher:
             stored = searcher.document(id=doc_id)
         return None if stored is None else stored_article(stored)
+
+
+class _LazyWriter:
+    """A Whoosh writer opened on first use, so a run that changes nothing
+    leaves the index files untouched."""
+
+    def __init__(self, ix: whoosh.index.Index):
+        self.ix = ix
+        self.writer = None
+
+    def get(self):
+        if self.writer is None:
+            self.writer = self.ix.writer(limitmb=256)
+        return self.writer
+
+    def commit(self) -> None:
+        if self.writer is not None:
+            self.writer.commit()
+
+    def cancel(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
 
 
 def stored_article(stored: dict) -> Article:

@@ -67,7 +67,7 @@ def _syntax_parser() -> QueryParser:
 
 
 _PARSER = _syntax_parser()
-_EXPLICIT_AND = re.compile(r"(?<!\S)AND(?!\S)")
+_EXPLICIT_AND = re.compile(r"\S\s+AND\s+\S")
 
 
 @dataclass
@@ -166,6 +166,8 @@ def _best_match(q: wq.Query) -> wq.Query:
 def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
     """The syntax tree with each word, phrase and pattern searched in the
     context language's fields; None where nothing is left to search."""
+    if isinstance(q, wq.Phrase) and q.fieldname in FILTER_FIELDS:  # source:"BBC News"
+        return _filter(q.fieldname, " ".join(q.words), ctx)
     if isinstance(q, wq.Phrase):
         return _phrase(" ".join(q.words), q.fieldname, ctx, q.boost)
     if isinstance(q, wq.Term):
@@ -176,6 +178,8 @@ def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
         return _pattern(q, ctx)
     if q is wq.NullQuery:
         return None
+    if isinstance(q, wq.Every):
+        raise BadQuery(f"A wildcard needs at least {MIN_PREFIX} letters before the first * or ?.")
     if isinstance(q, (wq.compound.CompoundQuery, wq.Not)):
         expanded = q.apply(lambda sub: _expand(sub, ctx) or wq.NullQuery).normalize()
         return None if expanded is wq.NullQuery else expanded

@@ -125,6 +125,18 @@ def _hit(hit) -> Hit:
     )
 
 
+def _respelling(reader, word: str) -> str | None:
+    """The most frequent indexed word one edit away (two for longer words),
+    if it is clearly more common than the word as typed."""
+    have = reader.doc_frequency("exact", word)
+    for maxdist in (1, 2) if len(word) > 4 else (1,):
+        candidates = [(reader.doc_frequency("exact", c), c) for c in reader.terms_within("exact", word, maxdist, prefix=1)]
+        freq, best = max(candidates, default=(0, None))
+        if best and freq > 2 * have:
+            return best
+    return None
+
+
 def _suggest(searcher, text, words, total, code, lookup) -> str | None:
     """A respelling of the query from words in the index, when one finds more."""
     reader = searcher.reader()
@@ -133,13 +145,7 @@ def _suggest(searcher, text, words, total, code, lookup) -> str | None:
         normalized = "".join(t.text for t in exact_analyzer()(word))
         if not normalized or normalized.isdigit():
             continue
-        have = reader.doc_frequency("exact", normalized)
-        maxdist = 1 if len(normalized) <= 4 else 2
-        best, best_freq = None, have
-        for candidate in reader.terms_within("exact", normalized, maxdist, prefix=1):
-            freq = reader.doc_frequency("exact", candidate)
-            if freq > best_freq * 2 and freq > best_freq:
-                best, best_freq = candidate, freq
+        best = _respelling(reader, normalized)
         if best:
             suggestion = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, suggestion, count=1)
     if suggestion == text:

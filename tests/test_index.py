@@ -1,0 +1,176 @@
+"""The index on disk: incremental updates, rebuilds that swap only when done,
+version checks and one writer at a time."""
+
+import fcntl
+import gzip
+import json
+import os
+
+import pytest
+
+from search import documents
+from search.errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError
+from search.index import Index
+from search.searching import search
+
+from .conftest import write_jsonl
+
+
+def ids(ix: Index, text: str = "Irak OR العراق OR Irak*") -> set[str]:
+    with ix.searcher() as s:
+        return {h.id for h in search(s, text, per_page=100).results}
+
+
+def all_ids(ix: Index) -> set[str]:
+    with ix.searcher() as s:
+        return {fields["id"] for fields in s.all_stored_fields()}
+
+
+def test_first_run_adds_everything_and_a_rerun_changes_nothing(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    first = ix.update([articles_dir])
+    assert (first.added, first.skipped, first.rebuilt) == (5, [], True)
+    updated = ix.meta()["updated"]
+    files = sorted(p.name for p in ix._generation().iterdir())
+    again = ix.update([articles_dir])
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 5)
+    assert not again.changed
+    assert sorted(p.name for p in ix._generation().iterdir()) == files
+    assert ix.meta()["updated"] == updated
+
+
+def test_incremental_run_adds_updates_and_removes(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    (articles_dir / "000_7267d5031a40e129.txt").unlink()
+    changed = articles_dir / "003_3692841fd95a15da.txt"
+    changed.write_text("Nieuwe kop over vredesbesprekingen\nDe onderhandelaars spraken over vrede.", "utf-8")
+    (articles_dir / "new.txt").write_text("Brand news\nA brand new English article about elections.", "utf-8")
+    report = ix.update([articles_dir])
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 3)
+    assert "000_7267d5031a40e129" not in all_ids(ix)
+    assert ids(ix, "vredesbesprekingen") == {"003_3692841fd95a15da"}
+    assert ids(ix, "troepen") == set()
+    assert ids(ix, "elections") == {"new"}
+
+
+def test_records_gone_from_their_file_are_removed_but_unreadable_files_lose_nothing(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    feed = write_jsonl(folder / "feed.jsonl", [{"id": "a", "title": "Alpha", "body": "one"}, {"id": "b", "title": "Beta", "body": "two"}])
+    other = folder / "other.jsonl.gz"
+    other.write_bytes(gzip.compress(b'{"id": "c", "title": "Gamma", "body": "three"}\n'))
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    write_jsonl(feed, [{"id": "a", "title": "Alpha", "body": "one"}])
+    other.write_bytes(other.read_bytes()[:20])  # truncated, as by a copy still in progress
+    report = ix.update([folder])
+    assert report.removed == 1
+    assert [p for p, _ in report.skipped] == [str(other)]
+    assert all_ids(ix) == {"a", "c"}
+
+
+def test_rebuild_swaps_in_a_complete_index_and_an_interrupted_one_leaves_the_old(tmp_path, articles_dir, monkeypatch):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    before = all_ids(ix)
+    old_gen = ix._generation()
+
+    def explode(*args, **kwargs):
+        yield from original(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    original = documents.read_articles
+    monkeypatch.setattr("search.index.read_articles", explode)
+    with pytest.raises(KeyboardInterrupt):
+        ix.update([articles_dir], rebuild=True)
+    monkeypatch.undo()
+    assert ix._generation() == old_gen
+    assert all_ids(ix) == before
+    assert sorted(p.name for p in ix.path.glob("gen-*")) == [old_gen.name]  # the half-built one is gone
+
+    (articles_dir / "001_c8f3a0fc2298736b.txt").unlink()
+    report = ix.update([articles_dir], rebuild=True)
+    assert report.rebuilt and report.added == 4
+    assert ix._generation() != old_gen
+    assert all_ids(ix) == before - {"001_c8f3a0fc2298736b"}
+
+
+def test_rebuild_with_nothing_readable_keeps_the_index(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    report = ix.update([empty], rebuild=True)
+    assert not report.rebuilt
+    assert len(all_ids(ix)) == 5
+
+
+def test_an_index_from_another_analyzer_or_a_newer_program_is_explained(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    meta_path = ix._generation() / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "analyzer_version": "0-old"}))
+    with pytest.raises(IndexOutdated, match="built with analyzer 0-old.*--rebuild"):
+        ix.searcher().__enter__()
+    with pytest.raises(IndexOutdated):
+        ix.update([articles_dir])
+    meta_path.write_text(json.dumps({**meta, "format": 99, "program_version": "9.0"}))
+    with pytest.raises(IndexOutdated, match="newer version of this program"):
+        ix.stats()
+    assert ix.update([articles_dir], rebuild=True).rebuilt
+    assert len(all_ids(ix)) == 5
+
+
+def test_a_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexNotFound, match="search index PATH"):
+        Index(tmp_path / "nothing").stats()
+
+
+def test_a_second_writer_is_told_the_index_is_busy(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    with open(ix.path / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(IndexBusy, match="Another `search index`"):
+            ix.update([articles_dir])
+    assert ix.update([articles_dir]).unchanged == 5
+
+
+def test_a_read_only_index_folder_gives_a_clear_error_and_stays_searchable(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    (articles_dir / "new.txt").write_text("Brand news\nAn article about elections.", "utf-8")
+    for folder in (ix.path, ix._generation()):
+        folder.chmod(0o555)
+    try:
+        if os.access(ix.path, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(IndexWriteError, match="not writable.*previous index is unchanged"):
+            ix.update([articles_dir])
+    finally:
+        for folder in (ix.path, ix._generation()):
+            folder.chmod(0o755)
+    assert len(all_ids(ix)) == 5
+
+
+def test_stats_count_documents_per_language(seed_index):
+    stats = seed_index.stats()
+    assert stats.documents == 5
+    assert stats.languages == {"ar": 2, "de": 2, "nl": 1}
+    assert stats.size_bytes > 0 and stats.analyzer_version and stats.updated
+
+
+def test_articles_in_none_of_our_languages_are_indexed_as_neutral(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [
+        {"id": "fr", "title": "Les élections municipales", "body": "Les électeurs se rendent aux urnes dimanche pour choisir leurs représentants dans toutes les communes du pays."},
+        {"id": "tagged", "title": "Tagged", "body": "Hallo", "lang": "deutsch"},
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    assert ix.get("fr").lang == "und"
+    assert ix.get("tagged").lang == "de"
+    assert ids(ix, "élections") == {"fr"}

@@ -1,0 +1,202 @@
+"""Searching the seed articles as a reader would, in every language at once."""
+
+import pytest
+
+from search.errors import BadQuery
+from search.index import Index
+from search.searching import search
+
+from .conftest import write_jsonl
+
+DE_PLAN = "001_c8f3a0fc2298736b"  # German: Iraq plans the withdrawal (2.500 US-Soldaten)
+DE_TALKS = "000_7267d5031a40e129"  # German: talks on the US military presence
+AR_TALKS = "002_b3527174807ffdab"
+AR_SEAPR = "004_786ee55e18834587"
+NL = "003_3692841fd95a15da"
+
+
+def ids(results):
+    return [h.id for h in results.results]
+
+
+@pytest.mark.parametrize(
+    "query, expected, marked",
+    [
+        ("Truppen", {DE_PLAN, DE_TALKS}, "Truppen"),
+        ("القوات الأمريكية", {AR_TALKS, AR_SEAPR}, "الأمريكية"),
+        ("troepen", {NL}, "troepen"),
+        ("Soldat", {DE_PLAN, DE_TALKS}, "Soldaten"),  # stemmed, marked as written
+        ("امريكيه", {AR_TALKS, AR_SEAPR}, None),  # no hamza, ه for ة
+        ("قوات", {AR_TALKS, AR_SEAPR}, "القوات"),  # without the article
+    ],
+)
+def test_a_word_finds_its_articles_with_the_words_marked_as_written(searcher, query, expected, marked):
+    results = search(searcher, query)
+    assert set(ids(results)) == expected
+    assert all("<mark>" in h.snippet for h in results.results)
+    if marked:
+        assert f"<mark>{marked}</mark>" in " ".join(h.snippet for h in results.results)
+
+
+def test_numbers_match_across_scripts_and_separators(searcher):
+    results = search(searcher, "2500 Soldaten")
+    assert ids(results)[:2] in ([DE_PLAN, DE_TALKS], [DE_TALKS, DE_PLAN])  # both words first
+    assert set(ids(results)) == {DE_PLAN, DE_TALKS, NL, AR_TALKS, AR_SEAPR}  # every article says 2500
+    snippets = {h.id: h.snippet for h in results.results}
+    assert "<mark>2.500</mark>" in snippets[NL]
+    assert "<mark>2500</mark>" in snippets[AR_SEAPR]
+    assert set(ids(search(searcher, "٢٥٠٠"))) == set(ids(search(searcher, "2,500")))
+
+
+def test_results_carry_what_a_result_list_shows(searcher):
+    results = search(searcher, "troepen")
+    assert results.total == 1 and results.page == 1 and results.per_page == 10
+    hit = results.results[0]
+    assert hit.title.startswith("WASHINGTON – De VS hebben vrijdag")
+    assert hit.lang == "nl" and hit.score > 0
+    assert results.facets["lang"] == {"nl": 1}
+    assert results.to_dict()["results"][0]["id"] == NL
+
+
+def test_phrases_match_in_order_and_prefer_the_exact_form(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [
+        {"id": "exact", "lang": "de", "title": "Bericht", "body": "Die amerikanischen Truppen bleiben im Land."},
+        {"id": "stem", "lang": "de", "title": "Bericht", "body": "Die amerikanische Truppe bleibt im Land."},
+        {"id": "apart", "lang": "de", "title": "Bericht", "body": "Truppen, die amerikanischen Beamten zufolge bleiben."},
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    with ix.searcher() as s:
+        assert ids(search(s, '"amerikanischen Truppen"')) == ["exact", "stem"]
+        assert ids(search(s, "„amerikanischen Truppen“")) == ["exact", "stem"]  # German quotes
+        # stopwords inside phrases are kept and must stand where typed
+        found = ids(search(s, '"die amerikanischen"'))
+        assert set(found[:2]) == {"exact", "apart"} and found[2:] == ["stem"]
+        assert ids(search(s, '"Truppen die"')) == ["apart"]
+
+
+def test_operators_exclusion_prefix_and_fields(searcher):
+    assert set(ids(search(searcher, "Truppen -Soldaten"))) == set()
+    assert set(ids(search(searcher, "Truppen NOT Basen"))) == {DE_TALKS}
+    assert set(ids(search(searcher, "troepen OR Truppen"))) == {NL, DE_PLAN, DE_TALKS}
+    assert set(ids(search(searcher, "Militärp*"))) == {DE_TALKS}
+    assert set(ids(search(searcher, "milit*"))) == {DE_TALKS, DE_PLAN, NL}  # militaire, Militärkoalition
+    assert set(ids(search(searcher, "Irak lang:nl"))) == {NL}
+    assert set(ids(search(searcher, "lang:ar"))) == {AR_TALKS, AR_SEAPR}
+    assert set(ids(search(searcher, "title:Militärpräsenz"))) == {DE_TALKS}
+    assert set(ids(search(searcher, "Irak", lang="Deutsch"))) == {DE_PLAN, DE_TALKS}
+
+
+def test_a_language_filter_keeps_the_language_facet_of_all_languages(searcher):
+    results = search(searcher, "2500", lang="ar")
+    assert set(ids(results)) == {AR_TALKS, AR_SEAPR}
+    assert results.facets["lang"] == {"ar": 2, "de": 2, "nl": 1}
+
+
+def test_source_filter_is_case_insensitive(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [
+        {"id": "a", "lang": "en", "source": "BBC News", "title": "Election", "body": "The election results."},
+        {"id": "b", "lang": "en", "source": "Reuters", "title": "Election", "body": "Election night."},
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    with ix.searcher() as s:
+        assert ids(search(s, 'election source:"bbc news"')) == ["a"]
+        results = search(s, "election", source="reuters")
+        assert ids(results) == ["b"]
+        assert results.facets["source"] == {"BBC News": 1, "Reuters": 1}
+
+
+def test_short_queries_prefer_articles_with_all_words(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    filler = " ".join(f"wort{i}" for i in range(30))
+    write_jsonl(folder / "a.jsonl", [
+        {"id": "one-word-often", "lang": "en", "title": "Troops", "body": "troops troops troops troops troops " + filler},
+        {"id": "both", "lang": "en", "title": "Report", "body": f"troops withdrawal {filler}"},
+        {"id": "other", "lang": "en", "title": "Report", "body": f"withdrawal withdrawal {filler}"},
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    with ix.searcher() as s:
+        assert ids(search(s, "troops withdrawal"))[0] == "both"
+
+
+def test_long_question_ranks_articles_with_most_and_rarest_words_first(searcher):
+    # No article has all these words; the one with most of them (and the rare
+    # "Basen", "stationiert") must come first, the other German one next.
+    results = search(searcher, "Wie viele US-Soldaten sind im Irak auf drei großen Basen stationiert")
+    assert ids(results)[:2] == [DE_PLAN, DE_TALKS]
+
+
+def test_did_you_mean_offers_a_spelling_that_finds_more(searcher):
+    results = search(searcher, "Trupen")
+    assert results.total == 0
+    assert results.suggestion == "truppen"
+    assert search(searcher, "Truppen").suggestion is None
+
+
+@pytest.mark.parametrize(
+    "query", ['"unbalanced Truppen', "(Truppen", "Truppen)", "Truppen^", "Truppen OR", "AND Truppen", "Truppen:"]
+)
+def test_malformed_queries_are_read_as_literal_words(searcher, query):
+    assert set(ids(search(searcher, query))[:2]) == {DE_PLAN, DE_TALKS}
+
+
+def test_invisible_direction_marks_are_ignored(searcher):
+    assert set(ids(search(searcher, "\u202bالقوات\u202c\u200f"))) == {AR_TALKS, AR_SEAPR}
+
+
+@pytest.mark.parametrize("query", ["OR OR", "NOT", "title:", '""', "a:b:c", "foo:Truppen"])
+def test_queries_of_only_syntax_find_nothing_without_failing(searcher, query):
+    try:
+        assert search(searcher, query).total == 0
+    except BadQuery as exc:
+        assert "word" in str(exc)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"text": ""}, "at least one word"),
+        ({"text": "x" * 2000}, "too long"),
+        ({"text": "*"}, "wildcard"),
+        ({"text": "a*"}, "wildcard"),
+        ({"text": "*ruppen"}, "wildcard"),
+        ({"text": ":"}, "no words"),
+        ({"text": "Truppen", "page": 0}, "page"),
+        ({"text": "Truppen", "per_page": 1000}, "per_page"),
+        ({"text": "Truppen", "lang": "klingon"}, "Unknown language"),
+        ({"text": "lang:xx1"}, "Unknown language"),
+        ({"text": " ".join(f"w{i}" for i in range(100))}, "too many words"),
+    ],
+)
+def test_queries_that_cannot_run_get_a_clear_message(searcher, kwargs, message):
+    with pytest.raises(BadQuery, match=message):
+        search(searcher, **kwargs)
+
+
+def test_pages_split_results(searcher):
+    first = search(searcher, "2500", per_page=2)
+    second = search(searcher, "2500", per_page=2, page=2)
+    beyond = search(searcher, "2500", per_page=2, page=9)
+    assert first.total == second.total == 5 and first.pages == 3
+    assert len(first.results) == len(second.results) == 2
+    assert not set(ids(first)) & set(ids(second))
+    assert beyond.results == [] and beyond.total == 5
+
+
+def test_snippets_are_escaped_before_marks_are_added(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "x", "lang": "en", "title": "<b>Evil</b>", "body": "<script>alert(1)</script> troops & <img src=x onerror=alert(2)> troops"}])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    with ix.searcher() as s:
+        snippet = search(s, "troops").results[0].snippet
+    assert "<script>" not in snippet and "<img" not in snippet
+    assert "&lt;script&gt;" in snippet and "<mark>troops</mark> &amp;" in snippet
