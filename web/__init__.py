@@ -1,0 +1,1 @@
+"""The Flask app (issue #3): browser search, JSON API and embeddable widget."""
