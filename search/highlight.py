@@ -1,31 +1,70 @@
 """Snippets: the best passage of a text, escaped, with matched words in <mark>.
 
 Matches are found by running the same analyzers over the stored text and
-keeping the tokens whose analyzed form the query matched; their offsets point
-into the original text, so the words are marked as written (never the stems)
-and no word is cut in half.
+marking the tokens the query looks for: its words, its phrases (only where the
+whole phrase stands, so "die Truppen" does not mark every "die"), and its
+wildcards. Token offsets point into the original text, so words are marked as
+written (never the stems) and no word is cut in half.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from dataclasses import dataclass, field
 from html import escape
-from typing import Iterable
 
 Span = tuple[int, int]
 
 SNIPPET_CHARS = 240
 
 
-def match_spans(text: str, analyzers: Iterable[tuple[object, set[str]]]) -> list[Span]:
-    """Character spans of the tokens of `text` that an analyzer turns into one
-    of the given terms; `analyzers` pairs each analyzer with its matched terms."""
-    spans: set[Span] = set()
-    for analyzer, terms in analyzers:
-        if terms:
-            for t in analyzer(text, chars=True, mode="index"):
-                if t.text in terms:
-                    spans.add((t.startchar, t.endchar))
+@dataclass
+class Wanted:
+    """What a query looks for in one field."""
+
+    terms: set[str] = field(default_factory=set)
+    phrases: list[tuple[str, ...]] = field(default_factory=list)
+    patterns: list[re.Pattern] = field(default_factory=list)
+
+    def add_pattern(self, glob: str) -> None:
+        self.patterns.append(re.compile(fnmatch.translate(glob)))
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.phrases or self.patterns)
+
+
+def match_spans(text: str, analyzer, wanted: Wanted) -> list[Span]:
+    """Character spans of the tokens of `text` that the query looks for."""
+    if not wanted:
+        return []
+    tokens = list(_tokens(text, analyzer))
+    spans = {
+        (start, end)
+        for _, words, (start, end) in tokens
+        if words & wanted.terms or any(p.match(w) for p in wanted.patterns for w in words)
+    }
+    if wanted.phrases:
+        for i in range(len(tokens)):
+            for phrase in wanted.phrases:
+                window = tokens[i : i + len(phrase)]
+                if len(window) == len(phrase) and all(w in ws for w, (_, ws, _) in zip(phrase, window)):
+                    spans.update(span for _, _, span in window)
     return sorted(spans)
+
+
+def _tokens(text: str, analyzer):
+    """(position, {terms at that position}, span): alternative stems share a position."""
+    current = None
+    for t in analyzer(text, positions=True, chars=True, mode="index"):
+        if current is not None and current[0] == t.pos:
+            current[1].add(t.text)
+            continue
+        if current is not None:
+            yield current
+        current = (t.pos, {t.text}, (t.startchar, t.endchar))
+    if current is not None:
+        yield current
 
 
 def mark(text: str, spans: list[Span]) -> str:

@@ -10,7 +10,7 @@ from whoosh.searching import Searcher
 
 from .analysis import analyzer_for, exact_analyzer
 from .errors import BadQuery, UnknownLanguage
-from .highlight import match_spans, snippet
+from .highlight import Wanted, match_spans, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import resolve
 from .query import parse
@@ -50,7 +50,6 @@ def search(
         parsed.query,
         limit=page * per_page,
         filter=_filter(filters),
-        terms=True,
         groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in filters},
     )
     facets = {name: _counts(results.groups(name)) for name in filters}
@@ -62,7 +61,8 @@ def search(
     if source:
         facets["source"] = _facet(searcher, parsed.query, "source", {"lang": code})
     total = len(results)
-    hits = [_hit(hit) for hit in results[(page - 1) * per_page : page * per_page]]
+    wanted = wanted_by_field(parsed.query)
+    hits = [_hit(hit, wanted) for hit in results[(page - 1) * per_page : page * per_page]]
     suggestion = None
     if total < SUGGEST_BELOW:
         suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
@@ -99,19 +99,43 @@ def _source_lookup(searcher: Searcher):
     return lookup
 
 
-def _hit(hit) -> Hit:
+def wanted_by_field(q: wq.Query) -> dict[str, Wanted]:
+    """What the query looks for, per field, leaving out what it excludes."""
+    wanted: dict[str, Wanted] = {}
+
+    def visit(node: wq.Query) -> None:
+        if isinstance(node, wq.Not):
+            return
+        if isinstance(node, wq.AndNot):
+            visit(node.a)
+        elif isinstance(node, wq.Phrase):
+            wanted.setdefault(node.fieldname, Wanted()).phrases.append(tuple(node.words))
+        elif isinstance(node, wq.Term):
+            wanted.setdefault(node.fieldname, Wanted()).terms.add(node.text)
+        elif isinstance(node, wq.Prefix):
+            wanted.setdefault(node.fieldname, Wanted()).add_pattern(node.text + "*")
+        elif isinstance(node, wq.Wildcard):
+            wanted.setdefault(node.fieldname, Wanted()).add_pattern(node.text)
+        else:
+            for child in node.children():
+                visit(child)
+
+    visit(q)
+    return wanted
+
+
+def _hit(hit, wanted: dict[str, Wanted]) -> Hit:
     stored = hit.fields()
     lang = stored.get("lang", "")
-    matched: dict[str, set[str]] = {}
-    for fieldname, term in hit.matched_terms():
-        matched.setdefault(fieldname, set()).add(term.decode("utf-8") if isinstance(term, bytes) else term)
     body = stored.get("body", "")
-    spans = match_spans(
-        body,
-        [
-            (analyzer_for(lang), matched.get(f"body_{lang}", set()) | matched.get(f"title_{lang}", set())),
-            (exact_analyzer(), matched.get("exact", set())),
-        ],
+    in_lang = Wanted()
+    for name in (f"title_{lang}", f"body_{lang}"):
+        found = wanted.get(name, Wanted())
+        in_lang.terms |= found.terms
+        in_lang.phrases += found.phrases
+    spans = sorted(
+        set(match_spans(body, analyzer_for(lang), in_lang))
+        | set(match_spans(body, exact_analyzer(), wanted.get("exact", Wanted())))
     )
     return Hit(
         id=stored["id"],

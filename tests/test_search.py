@@ -200,3 +200,16 @@ def test_snippets_are_escaped_before_marks_are_added(tmp_path):
         snippet = search(s, "troops").results[0].snippet
     assert "<script>" not in snippet and "<img" not in snippet
     assert "&lt;script&gt;" in snippet and "<mark>troops</mark> &amp;" in snippet
+
+
+def test_phrase_marks_only_where_the_whole_phrase_stands_and_exclusions_are_not_marked(searcher):
+    snippet = search(searcher, '"die Truppen"').results[0].snippet
+    assert "<mark>Die</mark> <mark>Truppen</mark>" in snippet
+    assert snippet.count("<mark>") == 2  # not every "die" of the passage
+    excluded = search(searcher, "Truppen -Basen").results
+    assert excluded and all("<mark>Basen" not in h.snippet for h in excluded)
+
+
+def test_wildcards_mark_the_words_they_matched(searcher):
+    snippets = " ".join(h.snippet for h in search(searcher, "Militärp*").results)
+    assert "<mark>Militärpräsenz</mark>" in snippets
