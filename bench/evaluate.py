@@ -280,7 +280,8 @@ def perturb(word: str, lang: str, rng: random.Random, trivial: bool = False) -> 
 
 # -- query sets -----------------------------------------------------------------
 
-WORD = re.compile(r"\w+(?:['’]\w+)*")
+_MARKS = "\u0300-\u036f\u064b-\u065f\u0670"  # combining marks, harakat: part of the word
+WORD = re.compile(rf"[\w{_MARKS}]+(?:['’][\w{_MARKS}]+)*")
 SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
 
 

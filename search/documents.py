@@ -95,9 +95,23 @@ def read_articles(
             continue
         base = root.parent if root.is_file() else root
         for path in article_files(root):
-            yield from _read_file(path, base)
-            if on_bytes:
-                on_bytes(_size(path))
+            progress = _Progress(on_bytes, _size(path))
+            yield from _read_file(path, base, progress)
+            progress.at(1.0)
+
+
+class _Progress:
+    """Reports a file's bytes as its records are read, so a progress bar moves
+    through a single large file too."""
+
+    def __init__(self, on_bytes: Callable[[int], None] | None, size: int):
+        self.on_bytes, self.size, self.done = on_bytes, size, 0
+
+    def at(self, fraction: float) -> None:
+        if self.on_bytes:
+            now = int(self.size * min(fraction, 1.0))
+            self.on_bytes(now - self.done)
+            self.done = now
 
 
 def total_bytes(paths: Iterable[str | os.PathLike]) -> int:
@@ -119,7 +133,7 @@ def _format(path: Path) -> tuple[str, bool]:
     return os.path.splitext(name)[1], compressed
 
 
-def _read_file(path: Path, base: Path) -> Iterator[Item]:
+def _read_file(path: Path, base: Path, progress: _Progress) -> Iterator[Item]:
     ext, compressed = _format(path)
     if ext not in FORMATS:
         yield Skipped(str(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
@@ -138,6 +152,7 @@ def _read_file(path: Path, base: Path) -> Iterator[Item]:
     rel = path.relative_to(base).as_posix()
     default_id = rel[: -len(ext) - (3 if compressed else 0)]
     origin = str(path.resolve())
+    count = 1
     if ext in (".txt", ".md"):
         records: Iterable[tuple[int, object]] = [(0, _text_record(text))]
         single = True
@@ -149,10 +164,14 @@ def _read_file(path: Path, base: Path) -> Iterator[Item]:
             return
         single = not isinstance(loaded, list)
         records = enumerate([loaded] if single else loaded, 1)
+        count = 1 if single else len(loaded)
     else:
         records = _json_lines(text)
         single = False
+        count = text.count("\n") + 1
     for number, record in records:
+        if number % 200 == 0:
+            progress.at(number / count)
         where = str(path) if single else f"{path}:{number}"
         if isinstance(record, Skipped):
             yield Skipped(where, record.reason)
