@@ -216,7 +216,9 @@ def _word(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query 
     clauses: list[wq.Query] = []
     for fieldname in _fields(scope, ctx.lang):
         if len(terms) == 1:
-            clauses.extend(wq.Term(fieldname, t) for t in terms[0])
+            # Alternative stems of one word (Dutch) count once: the best of them.
+            alternatives = [wq.Term(fieldname, t) for t in terms[0]]
+            clauses.append(alternatives[0] if len(alternatives) == 1 else wq.DisjunctionMax(alternatives))
         elif terms:  # a hyphenated or joined word: US-Soldaten, 2.500-Mann
             clauses.append(wq.Phrase(fieldname, [alts[0] for alts in terms]))
     return _any(clauses, boost)
