@@ -151,6 +151,39 @@ def _display(text: str, tty: bool) -> str:
     return get_display(arabic_reshaper.reshape(text))
 
 
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="SEARCH_HOST", help="Address to listen on (env SEARCH_HOST).")
+@click.option("--port", default=5000, show_default=True, envvar="SEARCH_PORT", type=click.IntRange(0, 65535), help="Port (env SEARCH_PORT; 0 picks a free one).")
+@click.option("--threads", default=8, show_default=True, envvar="SEARCH_THREADS", type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--seeds", "seed_paths", multiple=True, type=click.Path(path_type=Path), help="What to index when there is no index yet (default: seeds/).")
+@reports_errors
+def serve_command(index_dir: str, host: str, port: int, threads: int, seed_paths: tuple[Path, ...]) -> None:
+    """Serve the search page, the JSON API and the widget (waitress).
+
+    With no index yet, the seed articles are indexed first, so a fresh
+    checkout gives a working search at once. Other settings come from
+    SEARCH_* environment variables (see web/settings.py).
+    """
+    import waitress
+
+    from web import create_app
+
+    ix = Index(index_dir)
+    if not ix.exists():
+        paths = seed_paths or tuple(Path(p) for p in DEFAULT_PATHS)
+        click.echo(f"No index at {ix.path} yet: indexing {', '.join(map(str, paths))} first.", err=True)
+        _print_report(ix.update(paths), ix)
+    ix.check_version()
+    app = create_app({"INDEX_DIR": index_dir})
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="news-search")
+    click.echo(f"Serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+
+
 @cli.command("stats")
 @index_option
 @json_option

@@ -169,9 +169,16 @@ class Index:
         self.check_version()
         return whoosh.index.open_dir(str(self._generation()))
 
+    def generation_name(self) -> str:
+        return self._generation().name
+
+    def open_searcher(self) -> Searcher:
+        """A searcher the caller must close (see `searcher()` for a managed one)."""
+        return self.open().searcher(weighting=LanguageBM25F())
+
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
-        with self.open().searcher(weighting=LanguageBM25F()) as searcher:
+        with self.open_searcher() as searcher:
             yield searcher
 
     # -- writing -------------------------------------------------------

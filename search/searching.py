@@ -10,7 +10,8 @@ from whoosh.searching import Searcher
 
 from .analysis import analyzer_for, exact_analyzer
 from .errors import BadQuery, UnknownLanguage
-from .highlight import Wanted, match_spans, snippet
+from .documents import Article
+from .highlight import Span, Wanted, mark, match_spans, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import resolve
 from .query import parse
@@ -124,19 +125,37 @@ def wanted_by_field(q: wq.Query) -> dict[str, Wanted]:
     return wanted
 
 
-def _hit(hit, wanted: dict[str, Wanted]) -> Hit:
-    stored = hit.fields()
-    lang = stored.get("lang", "")
-    body = stored.get("body", "")
+def _spans(text: str, lang: str, wanted: dict[str, Wanted]) -> list[Span]:
+    """Where the query matches `text`, an article's title or body in `lang`."""
     in_lang = Wanted()
     for name in (f"title_{lang}", f"body_{lang}"):
         found = wanted.get(name, Wanted())
         in_lang.terms |= found.terms
         in_lang.phrases += found.phrases
-    spans = sorted(
-        set(match_spans(body, analyzer_for(lang), in_lang))
-        | set(match_spans(body, exact_analyzer(), wanted.get("exact", Wanted())))
+    return sorted(
+        set(match_spans(text, analyzer_for(lang), in_lang))
+        | set(match_spans(text, exact_analyzer(), wanted.get("exact", Wanted())))
     )
+
+
+def mark_article(article: Article, text: str) -> tuple[str, str]:
+    """An article's title and body as safe HTML with the query's words marked
+    (for an article page reached from a result)."""
+    try:
+        wanted = wanted_by_field(parse(text, (article.lang,)).query) if text.strip() else {}
+    except BadQuery:
+        wanted = {}
+    return (
+        mark(article.title, _spans(article.title, article.lang, wanted)),
+        mark(article.body, _spans(article.body, article.lang, wanted)),
+    )
+
+
+def _hit(hit, wanted: dict[str, Wanted]) -> Hit:
+    stored = hit.fields()
+    lang = stored.get("lang", "")
+    body = stored.get("body", "")
+    spans = _spans(body, lang, wanted)
     return Hit(
         id=stored["id"],
         title=stored.get("title", ""),

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -40,3 +47,91 @@ def articles_dir(tmp_path) -> Path:
     folder = tmp_path / "articles"
     shutil.copytree(SEEDS, folder)
     return folder
+
+
+XSS_ARTICLE = {
+    "id": "xss",
+    "lang": "en",
+    "source": "<img src=x onerror=alert('source')>",
+    "url": "javascript:alert('url')",
+    "title": "<script>alert('title')</script> Hostile headline \"quoted' onmouseover=alert(1)",
+    "body": "Troops <script>alert('body')</script> and <b onclick=alert(2)>bold</b> text about troops.",
+}
+
+
+@pytest.fixture(scope="session")
+def web_index(tmp_path_factory) -> Index:
+    """Seeds plus an article full of markup, for the web tests (read-only)."""
+    hostile = write_jsonl(tmp_path_factory.mktemp("web-articles") / "hostile.jsonl", [XSS_ARTICLE])
+    ix = Index(tmp_path_factory.mktemp("web-index"))
+    ix.update([SEEDS, hostile])
+    return ix
+
+
+@pytest.fixture(scope="session")
+def app(web_index):
+    from web import create_app
+
+    return create_app({"INDEX_DIR": str(web_index.path), "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """`search serve` in a real process on a free localhost port."""
+
+    def __init__(self, index_dir: Path, env: dict | None = None):
+        self.index_dir = index_dir
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "search", "serve", "--port", "0", "--index-dir", str(index_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "SEARCH_REFRESH_SECONDS": "0.2", **(env or {})},
+        )
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.monotonic() + 60
+        for line in self.process.stderr:
+            found = re.search(r"Serving on (http://\S+?)/? ", line)
+            if found:
+                url = found.group(1)
+                while time.monotonic() < deadline:
+                    try:
+                        urllib.request.urlopen(url + "/healthz", timeout=2)
+                        return url
+                    except OSError:
+                        time.sleep(0.05)
+            if time.monotonic() > deadline:
+                break
+        self.stop()
+        raise RuntimeError("search serve did not start")
+
+    def get(self, path: str, headers: dict | None = None):
+        """(status, headers, body) of a GET."""
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+    def json(self, path: str):
+        status, _, body = self.get(path)
+        return status, json.loads(body)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(web_index):
+    server = LiveServer(web_index.path)
+    yield server
+    server.stop()

@@ -1,1 +1,29 @@
-"""The Flask app (issue #3): browser search, JSON API and embeddable widget."""
+"""The Flask app: browser search, a JSON API and an embeddable widget.
+
+    flask --app web run          development server
+    search serve                 production (waitress)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import api, errors, searcher, security, views
+from .settings import from_environment
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    searcher.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    return app

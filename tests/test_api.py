@@ -1,0 +1,113 @@
+"""The JSON API: shape (checked against our OpenAPI document), errors, CORS."""
+
+import jsonschema
+import pytest
+
+from web import create_app
+
+DE_PLAN = "001_c8f3a0fc2298736b"
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    return app.test_client().get("/openapi.json").get_json()
+
+
+def check(spec, schema: str, data) -> None:
+    """Validate a response body against a schema of the OpenAPI document."""
+    resolver = {"components": spec["components"], "$ref": f"#/components/schemas/{schema}"}
+    jsonschema.validate(data, resolver)
+
+
+def test_search_returns_ranked_marked_results_matching_the_openapi_document(client, spec):
+    response = client.get("/api/search?q=Truppen")
+    assert response.status_code == 200
+    data = response.get_json()
+    check(spec, "SearchResponse", data)
+    assert data["total"] == 2 and data["results"][0]["id"] == DE_PLAN
+    assert "<mark>Truppen</mark>" in data["results"][0]["snippet"]
+    assert data["facets"]["lang"] == {"de": 2}
+    assert data["took_ms"] >= 0
+
+
+def test_search_filters_pages_and_suggestions(client, spec):
+    data = client.get("/api/search?q=2500&lang=ar&per_page=1&page=2").get_json()
+    check(spec, "SearchResponse", data)
+    assert data["total"] == 2 and data["page"] == 2 and len(data["results"]) == 1
+    assert data["results"][0]["lang"] == "ar"
+    assert data["facets"]["lang"] == {"ar": 2, "de": 2, "nl": 1}
+    assert client.get("/api/search?q=Trupen").get_json()["suggestion"] == "truppen"
+
+
+def test_article_by_id_and_404(client, spec):
+    data = client.get(f"/api/articles/{DE_PLAN}").get_json()
+    check(spec, "Article", data)
+    assert data["lang"] == "de" and "origin" not in data
+    missing = client.get("/api/articles/../../etc/passwd")
+    assert missing.status_code == 404
+    check(spec, "Error", missing.get_json())
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("q=", "empty_query"),
+        ("", "empty_query"),
+        ("q=" + "x" * 501, "query_too_long"),
+        ("q=x&page=0", "bad_page"),
+        ("q=x&page=abc", "bad_page"),
+        ("q=x&per_page=51", "bad_per_page"),
+        ("q=x&lang=klingon", "bad_lang"),
+        ("q=*", "bad_query"),
+        ("q=lang:xx9", "bad_query"),
+        ("q=x&page=100000&per_page=50", "bad_query"),
+    ],
+)
+def test_bad_requests_are_json_400s_with_a_message(client, spec, query, code):
+    response = client.get(f"/api/search?{query}")
+    assert response.status_code == 400
+    data = response.get_json()
+    check(spec, "Error", data)
+    assert data["error"]["code"] == code and data["error"]["message"]
+
+
+def test_openapi_documents_every_api_path(spec):
+    assert set(spec["paths"]) == {"/api/search", "/api/articles/{id}", "/healthz"}
+    jsonschema.Draft202012Validator.check_schema(spec["components"]["schemas"]["SearchResponse"])
+
+
+def test_health(client, spec):
+    data = client.get("/healthz").get_json()
+    check(spec, "Health", data)
+    assert data["status"] == "ok" and data["documents"] == 6
+
+
+def test_health_without_an_index_is_503(tmp_path):
+    response = create_app({"INDEX_DIR": str(tmp_path)}).test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json()["status"] == "unavailable"
+
+
+def test_cors_allows_any_origin_by_default(client):
+    response = client.get("/api/search?q=Truppen", headers={"Origin": "https://example.org"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_cors_allow_list_is_honoured_exactly(web_index):
+    client = create_app({"INDEX_DIR": str(web_index.path), "CORS_ORIGINS": "https://news.example, https://b.example"}).test_client()
+    allowed = client.get("/api/search?q=Truppen", headers={"Origin": "https://news.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://news.example"
+    assert "Origin" in allowed.headers["Vary"]
+    for origin in ("https://evil.example", "https://news.example.evil", "http://news.example"):
+        denied = client.get("/api/search?q=Truppen", headers={"Origin": origin})
+        assert "Access-Control-Allow-Origin" not in denied.headers
+
+
+def test_security_headers_forbid_framing_except_the_embed_page(client):
+    page = client.get("/?q=Truppen")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    embed = client.get("/embed")
+    assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed.headers

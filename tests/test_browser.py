@@ -1,0 +1,196 @@
+"""The search page, the widget and the embed page in a real headless Chromium."""
+
+import http.server
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize(
+    "query, lang, marked, count",
+    [("Truppen", "de", "Truppen", 2), ("القوات الأمريكية", "ar", "القوات", 2), ("troepen", "nl", "troepen", 1)],
+)
+def test_typing_shows_marked_results_as_you_type(live_server, page, query, lang, marked, count):
+    page.goto(live_server.url + "/")
+    page.locator("#q").press_sequentially(query, delay=20)
+    hits = page.locator(f"#results article.hit[lang={lang}]")
+    hits.first.wait_for()
+    assert hits.count() == count
+    assert marked in page.locator("#results article.hit mark").all_inner_texts()
+    assert page.url.endswith("?q=" + re.sub(" ", "+", query)) or "q=" in page.url  # shareable URL updated
+    if lang == "ar":
+        assert hits.first.get_attribute("dir") == "rtl"
+        assert hits.first.locator(".snippet").evaluate("el => getComputedStyle(el).direction") == "rtl"
+
+
+def test_only_the_newest_query_is_shown(live_server, page):
+    page.goto(live_server.url + "/")
+    box = page.locator("#q")
+    box.fill("troepen")
+    page.wait_for_timeout(260)  # the first request goes out...
+    box.fill("Truppen")  # ...and is overtaken by a newer one
+    page.locator("#results article.hit[lang=de]").first.wait_for()
+    page.wait_for_timeout(600)
+    assert page.locator("#results article.hit[lang=nl]").count() == 0
+    assert "q=Truppen" in page.url
+
+
+def test_facet_and_pagination_links(live_server, page):
+    page.goto(live_server.url + "/?q=2500&per_page=2")
+    assert page.locator("#results article.hit").count() == 2
+    page.get_by_role("link", name="Next ›").click()
+    page.wait_for_url(re.compile(r"page=2"))
+    assert page.locator("nav.pages a[aria-current=page]").inner_text() == "2"
+    page.locator("nav.facets a", has_text="العربية").click()
+    page.wait_for_url(re.compile(r"lang=ar"))
+    hits = page.locator("#results article.hit")
+    assert hits.count() == 2 and all(d == "rtl" for d in hits.evaluate_all("els => els.map(e => e.dir)"))
+
+
+def test_without_javascript_the_form_and_links_work(live_server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    page.locator("#q").fill("troepen")
+    page.locator("#q").press("Enter")
+    page.wait_for_url(re.compile(r"\?q=troepen"))
+    assert page.locator("#results article.hit mark").first.inner_text() == "troepen"
+    page.locator("#results article.hit h2 a").first.click()
+    page.wait_for_url(re.compile(r"/articles/003_3692841fd95a15da"))
+    assert page.locator("article.full mark").count() >= 2
+    context.close()
+
+
+def test_keyboard_reaches_the_search_box_and_results(live_server, page):
+    page.goto(live_server.url + "/?q=troepen")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")  # skip the header
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    for _ in range(4):  # on through the button and the language facets to the first result
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('article.hit') !== null")
+
+
+def test_hostile_article_is_shown_inert(live_server, page):
+    page.goto(live_server.url + "/?q=troops")
+    title = page.locator("article.hit h2 a").first
+    assert "<script>alert('title')</script>" in title.inner_text()
+    page.goto(live_server.url + "/articles/xss?q=troops")
+    assert "<script>alert('body')</script>" in page.locator("article.full").inner_text()
+    assert page.locator("article.full a[href^='javascript']").count() == 0
+    assert page.dialogs == []
+
+
+class _HostPage(http.server.BaseHTTPRequestHandler):
+    """Another site (another origin) embedding the widget."""
+
+    pages: dict[str, bytes] = {}
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.pages.get(self.path, b""))
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def host_site(live_server):
+    _HostPage.pages["/frame"] = f'<!doctype html><iframe src="{live_server.url}/embed?lang=nl" width="600" height="400"></iframe>'.encode()
+    _HostPage.pages["/"] = f"""<!doctype html><html><head><title>Host</title>
+      <style>* {{ color: rgb(255, 0, 0) !important; }} input {{ display: none !important; }} mark {{ background: black; }}</style>
+      </head><body><h1>A newspaper's own page</h1>
+      <multilingual-search api="{live_server.url}" per-page="3"></multilingual-search>
+      <script src="{live_server.url}/widget.js"></script></body></html>""".encode()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_widget_on_another_origin_returns_isolated_rtl_aware_results(host_site, page):
+    page.goto(host_site)
+    box = page.locator("multilingual-search input")
+    assert box.is_visible()  # the host's `input {display: none}` does not reach inside
+    box.press_sequentially("القوات", delay=20)
+    hits = page.locator("multilingual-search article")
+    hits.first.wait_for()
+    assert hits.count() == 2 and hits.first.get_attribute("dir") == "rtl"
+    assert hits.first.locator("mark").first.inner_text() == "القوات"
+    color = hits.first.locator("p.meta").evaluate("el => getComputedStyle(el).color")
+    assert color != "rgb(255, 0, 0)"  # the host's styles do not leak in
+    assert page.locator("h1").evaluate("el => getComputedStyle(el).color") == "rgb(255, 0, 0)"
+    page.screenshot(path=str(_shot("widget-on-host-page")))
+
+
+def test_widget_shows_hostile_text_inert(host_site, page):
+    page.goto(host_site)
+    page.locator("multilingual-search input").press_sequentially("troops", delay=20)
+    title = page.locator("multilingual-search article h3 a").first
+    title.wait_for()
+    assert "<script>" in title.inner_text()
+    assert page.locator("multilingual-search article script").count() == 0
+    assert page.dialogs == []
+
+
+def test_embed_page_can_be_framed_by_another_site_and_searches(host_site, page):
+    page.goto(host_site + "frame")
+    frame = page.frame_locator("iframe")
+    frame.locator("multilingual-search input").press_sequentially("Irak", delay=20)
+    hits = frame.locator("multilingual-search article")
+    hits.first.wait_for()
+    assert set(hits.evaluate_all("els => els.map(e => e.lang)")) == {"nl"}
+
+
+def _shot(name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
+
+
+@pytest.mark.parametrize("name, width, height", [("desktop", 1280, 900), ("phone", 390, 844)])
+def test_screenshots_of_the_search_page(live_server, browser, name, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(live_server.url + "/?q=2500+Soldaten")
+    page.locator("#results article.hit").first.wait_for()
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width  # nothing overflows sideways on a phone
+    page.screenshot(path=str(_shot(f"search-{name}")), full_page=True)
+    context.close()

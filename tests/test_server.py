@@ -1,0 +1,83 @@
+"""`search serve` as a real process: HTTP, live index changes, no failed request."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+from .conftest import SEEDS, LiveServer, write_jsonl
+
+
+def test_serves_the_api_page_and_widget_over_http(live_server):
+    status, data = live_server.json("/api/search?q=troepen")
+    assert status == 200 and data["results"][0]["id"] == "003_3692841fd95a15da"
+    status, headers, body = live_server.get("/?q=Truppen")
+    assert status == 200 and b"<mark>Truppen</mark>" in body
+    assert headers["Server"] == "news-search"  # waitress, not the development server
+    status, headers, _ = live_server.get("/widget.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    status, data = live_server.json("/api/search?q=")
+    assert status == 400 and data["error"]["code"] == "empty_query"
+
+
+def test_fresh_checkout_serve_indexes_the_seeds_first(tmp_path):
+    server = LiveServer(tmp_path / "new-index")
+    try:
+        status, data = server.json("/healthz")
+        assert status == 200 and data["documents"] == len(list(SEEDS.glob("*.txt")))
+    finally:
+        server.stop()
+
+
+def index(*args) -> None:
+    done = subprocess.run([sys.executable, "-m", "search", "index", *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_updates_and_rebuilds_become_searchable_without_a_restart_or_a_failed_request(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "a", "lang": "en", "title": "Harbour news", "body": "Ships in the harbour."}])
+    ix_dir = tmp_path / "ix"
+    index(str(folder), "--index-dir", str(ix_dir))
+    server = LiveServer(ix_dir)
+    failures: list[str] = []
+    requests = 0
+    stop = threading.Event()
+
+    def load() -> None:
+        nonlocal requests
+        while not stop.is_set():
+            status, _, body = server.get("/api/search?q=harbour")
+            requests += 1
+            if status != 200:
+                failures.append(f"{status} {body[:200]!r}")
+
+    def appears(query: str, doc_id: str, within: float = 10.0) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < within:
+            _, data = server.json(f"/api/search?q={query}")
+            if any(r["id"] == doc_id for r in data.get("results", [])):
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise AssertionError(f"{doc_id} did not appear within {within}s")
+
+    workers = [threading.Thread(target=load) for _ in range(3)]
+    try:
+        for w in workers:
+            w.start()
+        write_jsonl(folder / "b.jsonl", [{"id": "b", "lang": "en", "title": "Lighthouse", "body": "A lighthouse by the harbour."}])
+        index(str(folder), "--index-dir", str(ix_dir))
+        assert appears("lighthouse", "b") < 5
+        write_jsonl(folder / "c.jsonl", [{"id": "c", "lang": "en", "title": "Ferry", "body": "The ferry left the harbour."}])
+        index(str(folder), "--index-dir", str(ix_dir), "--rebuild")
+        assert appears("ferry", "c") < 5
+        _, data = server.json("/api/search?q=harbour")
+        assert data["total"] == 3
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        server.stop()
+    assert requests > 20 and failures == []

@@ -1,0 +1,62 @@
+"""The HTML pages without JavaScript: server-rendered, shareable URLs."""
+
+import re
+
+AR = "002_b3527174807ffdab"
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_empty_page_has_a_labelled_search_box_and_opensearch(client):
+    html = text(client.get("/"))
+    assert '<label for="q">' in html and 'id="q" name="q"' in html
+    assert 'rel="search" type="application/opensearchdescription+xml"' in html
+    xml = text(client.get("/opensearch.xml"))
+    assert "http://localhost/?q={searchTerms}" in xml
+
+
+def test_results_page_marks_words_and_sets_direction_per_result(client):
+    html = text(client.get("/?q=2500"))
+    assert "6 results" not in html and "5 results" in html
+    assert html.count('dir="rtl"') == 2 and 'lang="ar"' in html
+    assert "<mark>2.500</mark>" in html and "<mark>2500</mark>" in html
+
+
+def test_facet_and_page_links_keep_the_query(client):
+    html = text(client.get("/?q=2500&per_page=2"))
+    assert 'href="/?q=2500&amp;per_page=2&amp;lang=ar"' in html
+    assert 'rel="next" href="/?q=2500&amp;per_page=2&amp;page=2"' in html
+    filtered = text(client.get("/?q=2500&per_page=2&lang=ar"))
+    assert re.search(r'aria-current="true">\s*<bdi lang="ar">', filtered)
+    assert "2 results" in filtered
+
+
+def test_did_you_mean_and_no_results(client):
+    html = text(client.get("/?q=Trupen"))
+    assert 'Did you mean <a href="/?q=truppen"' in html
+    assert "No articles match" in html
+
+
+def test_a_query_error_is_shown_on_the_page_with_a_400(client):
+    response = client.get("/?q=*")
+    assert response.status_code == 400
+    assert 'class="error" role="alert"' in text(response) and "wildcard" in text(response)
+
+
+def test_article_page_shows_the_full_text_with_the_query_marked(client):
+    html = text(client.get(f"/articles/{AR}?q=القوات"))
+    assert 'dir="rtl"' in html and 'lang="ar"' in html
+    assert "<mark>القوات</mark>" in html
+    assert client.get("/articles/nope").status_code == 404
+
+
+def test_hostile_article_is_inert_everywhere(client):
+    for html in (text(client.get("/?q=troops")), text(client.get("/articles/xss?q=troops"))):
+        assert "<script>" not in html and "<img" not in html and "<b onclick" not in html
+        assert "&lt;script&gt;" in html
+        assert "javascript:" not in html  # the unsafe url is never a link
+        assert 'onmouseover=alert(1)"' not in html
+    api = client.get("/api/search?q=troops").get_json()["results"][0]
+    assert "<script>" not in api["snippet"] and "<mark>Troops</mark>" in api["snippet"]

@@ -1,0 +1,49 @@
+"""The JSON API, for other sites and scripts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from search.errors import SearchError
+from search.index import stored_article
+
+from . import openapi
+from .data import search_data
+from .errors import RequestError
+from .searcher import get_index, get_searcher
+
+bp = Blueprint("api", __name__)
+
+
+@bp.get("/api/search")
+def search_api():
+    results, took_ms = search_data(request.args)
+    data = results.to_dict()
+    return jsonify({**{k: data[k] for k in ("query", "total", "page", "per_page")}, "took_ms": took_ms,
+                    **{k: data[k] for k in ("results", "facets", "suggestion")}})
+
+
+@bp.get("/api/articles/<path:doc_id>")
+def article_api(doc_id: str):
+    stored = get_searcher().document(id=doc_id)
+    if stored is None:
+        raise RequestError(f"No article with id {doc_id!r}.", "not_found", 404)
+    return jsonify(stored_article(stored).to_dict())
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(openapi.document(request.host_url.rstrip("/")))
+
+
+@bp.get("/healthz")
+def health():
+    """For monitoring: 200 with the document count while the index answers."""
+    try:
+        documents = get_searcher().doc_count()
+        generation = get_index().generation_name()
+    except SearchError as exc:
+        response = jsonify({"status": "unavailable", "message": str(exc)})
+        response.status_code = 503
+        return response
+    return jsonify({"status": "ok", "documents": documents, "generation": generation})

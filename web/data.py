@@ -1,0 +1,61 @@
+"""One function per page of data, used by both the HTML views and the JSON API."""
+
+from __future__ import annotations
+
+import time
+from typing import Mapping
+
+from flask import current_app
+
+from search.errors import SearchError
+from search.languages import LANGUAGES
+from search.results import SearchResults
+from search.searching import search
+
+from .errors import RequestError, from_library
+from .searcher import get_searcher
+
+
+def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestError(f"{name} must be a whole number, not {raw!r}.", f"bad_{name}") from None
+    if value < low or (high is not None and value > high):
+        limit = f"between {low} and {high}" if high is not None else f"{low} or more"
+        raise RequestError(f"{name} must be {limit}; got {value}.", f"bad_{name}")
+    return value
+
+
+def search_request(args: Mapping[str, str]) -> dict:
+    """Validated search parameters from a query string."""
+    config = current_app.config
+    q = args.get("q", "")
+    if len(q) > config["MAX_QUERY_CHARS"]:
+        raise RequestError(f"The query is too long ({len(q)} characters; at most {config['MAX_QUERY_CHARS']}).", "query_too_long")
+    lang = args.get("lang", "").strip() or None
+    if lang and lang not in LANGUAGES:
+        raise RequestError(f"Unknown language {lang!r}; use one of {', '.join(LANGUAGES)}.", "bad_lang")
+    return {
+        "text": q,
+        "lang": lang,
+        "source": args.get("source", "").strip() or None,
+        "page": _int(args, "page", 1, 1),
+        "per_page": _int(args, "per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"]),
+    }
+
+
+def search_data(args: Mapping[str, str]) -> tuple[SearchResults, float]:
+    """Run a search; returns the results and the time taken in milliseconds."""
+    params = search_request(args)
+    if not params["text"].strip():
+        raise RequestError("Type at least one word to search for.", "empty_query")
+    started = time.perf_counter()
+    try:
+        results = search(get_searcher(), **params)
+    except SearchError as exc:
+        raise from_library(exc) from None
+    return results, round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,52 @@
+"""One error family, one handler: JSON `{"error": {"code", "message"}}` for the
+API, an HTML page otherwise. A client never sees a traceback."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from search.errors import BadQuery, IndexNotFound, IndexOutdated, SearchError
+
+
+class RequestError(Exception):
+    """Something a client sent that we cannot answer (a 4xx)."""
+
+    def __init__(self, message: str, code: str = "bad_request", status: int = 400):
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status
+
+
+def from_library(exc: SearchError) -> RequestError:
+    if isinstance(exc, BadQuery):
+        return RequestError(str(exc), "bad_query", 400)
+    if isinstance(exc, (IndexNotFound, IndexOutdated)):
+        return RequestError(str(exc), "index_unavailable", 503)
+    return RequestError(str(exc), "error", 400)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/openapi.json")
+
+
+def respond(error: RequestError):
+    if wants_json():
+        response = jsonify({"error": {"code": error.code, "message": error.message}})
+        response.status_code = error.status
+        return response
+    return render_template("error.html", error=error), error.status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(RequestError, respond)
+    app.register_error_handler(SearchError, lambda exc: respond(from_library(exc)))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return respond(RequestError(exc.description or exc.name, code, exc.code or 500))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s", request.path)
+        return respond(RequestError("Something went wrong on our side; please try again.", "internal_error", 500))

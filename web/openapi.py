@@ -1,0 +1,138 @@
+"""The OpenAPI description of the JSON API (tests check real responses against it)."""
+
+from __future__ import annotations
+
+from search.languages import LANGUAGES
+
+_STRING = {"type": "string"}
+
+SCHEMAS = {
+    "Hit": {
+        "type": "object",
+        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet"],
+        "additionalProperties": False,
+        "properties": {
+            "id": _STRING,
+            "title": _STRING,
+            "lang": {"type": "string", "enum": list(LANGUAGES)},
+            "source": _STRING,
+            "url": _STRING,
+            "date": _STRING,
+            "score": {"type": "number"},
+            "snippet": {"type": "string", "description": "Safe HTML: escaped text, matched words in <mark>."},
+        },
+    },
+    "SearchResponse": {
+        "type": "object",
+        "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets", "suggestion"],
+        "additionalProperties": False,
+        "properties": {
+            "query": _STRING,
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "took_ms": {"type": "number"},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+            "facets": {
+                "type": "object",
+                "required": ["lang", "source"],
+                "properties": {
+                    "lang": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "source": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+            },
+            "suggestion": {"type": ["string", "null"]},
+        },
+    },
+    "Article": {
+        "type": "object",
+        "required": ["id", "title", "body", "lang", "source", "url", "date", "extra"],
+        "additionalProperties": False,
+        "properties": {
+            "id": _STRING,
+            "title": _STRING,
+            "body": _STRING,
+            "lang": {"type": "string", "enum": list(LANGUAGES)},
+            "source": _STRING,
+            "url": _STRING,
+            "date": _STRING,
+            "extra": {"type": "object"},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": _STRING, "message": _STRING},
+            }
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "documents": {"type": "integer"},
+            "generation": _STRING,
+            "message": _STRING,
+        },
+    },
+}
+
+
+def _json(schema: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+def _param(name: str, description: str, schema: dict, required: bool = False, where: str = "query") -> dict:
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+
+
+ERRORS = {"400": _json("Error", "The request cannot be answered (the message says why)."),
+          "429": _json("Error", "Too many requests."),
+          "503": _json("Error", "The index is unavailable.")}
+
+
+def document(server_url: str) -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Multilingual news search",
+            "version": "1",
+            "description": "Full-text search over news articles in Arabic, German, Dutch and English.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/api/search": {
+                "get": {
+                    "summary": "Search articles in every language at once",
+                    "parameters": [
+                        _param("q", 'The query: words, "phrases", AND/OR/NOT, -word, word*, lang:xx, source:name, title:word.', {"type": "string", "minLength": 1, "maxLength": 500}, True),
+                        _param("lang", "Only articles in this language.", {"type": "string", "enum": list(LANGUAGES)}),
+                        _param("source", "Only articles from this source (any case).", _STRING),
+                        _param("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
+                        _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
+                    ],
+                    "responses": {"200": _json("SearchResponse", "Ranked results."), **ERRORS},
+                }
+            },
+            "/api/articles/{id}": {
+                "get": {
+                    "summary": "One article",
+                    "parameters": [_param("id", "The article id.", _STRING, True, "path")],
+                    "responses": {"200": _json("Article", "The article."), "404": _json("Error", "No such article."), **ERRORS},
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Whether the index answers",
+                    "responses": {"200": _json("Health", "Serving."), "503": _json("Health", "No usable index.")},
+                }
+            },
+        },
+        "components": {"schemas": SCHEMAS},
+    }

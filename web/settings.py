@@ -1,0 +1,33 @@
+"""The web app's settings, declared once: defaults, environment variables and
+help all come from this table."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+
+class Setting(NamedTuple):
+    name: str
+    default: Any
+    env: str
+    help: str
+
+
+SETTINGS = (
+    Setting("INDEX_DIR", "index", "SEARCH_INDEX_DIR", "Folder of the search index."),
+    Setting("CORS_ORIGINS", "*", "SEARCH_CORS_ORIGINS", "Origins allowed to call the API: * or a comma-separated list."),
+    Setting("PER_PAGE", 10, "SEARCH_PER_PAGE", "Results per page unless a request asks otherwise."),
+    Setting("MAX_PER_PAGE", 50, "SEARCH_MAX_PER_PAGE", "Most results a request may ask for per page."),
+    Setting("MAX_QUERY_CHARS", 500, "SEARCH_MAX_QUERY_CHARS", "Longest query accepted."),
+    Setting("REFRESH_SECONDS", 1.0, "SEARCH_REFRESH_SECONDS", "How often a worker checks the index for changes."),
+)
+
+
+def from_environment() -> dict[str, Any]:
+    """Defaults, overridden by environment variables (converted to the default's type)."""
+    config = {}
+    for s in SETTINGS:
+        raw = os.environ.get(s.env)
+        config[s.name] = s.default if raw is None else type(s.default)(raw)
+    return config

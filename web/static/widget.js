@@ -1,0 +1,185 @@
+// <multilingual-search>: a search box and results for any page.
+//
+//   <script src="https://HOST/widget.js" defer></script>
+//   <multilingual-search language="ar" per-page="5"></multilingual-search>
+//
+// Attributes: api (base URL of the search service; defaults to where this
+// script was loaded from), language (ar, de, nl, en: only that language),
+// per-page (1-50), placeholder. Everything lives in a shadow root, so the
+// host page's styles cannot break it and its styles cannot leak out.
+(() => {
+  const SCRIPT_ORIGIN = document.currentScript ? new URL(document.currentScript.src, location.href).origin : location.origin;
+  const RTL = new Set(["ar", "fa", "he", "ur"]);
+  const NAMES = { ar: "العربية", de: "Deutsch", nl: "Nederlands", en: "English", und: "Other" };
+  const DELAY_MS = 250;
+
+  const CSS = `
+    :host { display: block; }
+    /* Our own root sets everything that would otherwise be inherited from the host page. */
+    .w { all: initial; display: block; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Naskh Arabic", sans-serif;
+         color: #1b1f24; background: #fff; text-align: start; letter-spacing: normal; word-spacing: normal; }
+    * { box-sizing: border-box; }
+    form { display: flex; gap: .4rem; margin: 0 0 .5rem; }
+    label { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+    input { flex: 1; min-width: 0; font: inherit; padding: .45rem .6rem; border: 2px solid #6e7781; border-radius: .4rem; color: inherit; background: #fff; }
+    button { font: inherit; padding: .45rem .8rem; border: 0; border-radius: .4rem; background: #0b57d0; color: #fff; cursor: pointer; }
+    button[disabled] { opacity: .5; cursor: default; }
+    :focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }
+    .status { color: #57606a; font-size: .85rem; margin: .25rem 0; }
+    .error { color: #a40e26; }
+    ol { list-style: none; margin: 0; padding: 0; }
+    li { padding: .6rem 0; border-bottom: 1px solid #d0d7de; }
+    h3 { margin: 0 0 .15rem; font-size: 1rem; line-height: 1.35; }
+    a { color: #0b57d0; }
+    p { margin: 0; overflow-wrap: anywhere; }
+    .meta { color: #57606a; font-size: .8rem; }
+    [lang=ar] { line-height: 1.8; }
+    mark { background: #ffe27a; color: inherit; }
+    nav { display: flex; gap: .4rem; margin-top: .5rem; }
+  `;
+
+  function sheet(root) {
+    if ("adoptedStyleSheets" in root && window.CSSStyleSheet && "replaceSync" in CSSStyleSheet.prototype) {
+      const s = new CSSStyleSheet();
+      s.replaceSync(CSS);
+      root.adoptedStyleSheets = [s];
+    } else {
+      const style = document.createElement("style");
+      style.textContent = CSS;
+      root.append(style);
+    }
+  }
+
+  // The API escapes snippets; we still rebuild them from text and <mark> only.
+  function snippetNodes(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    const out = document.createDocumentFragment();
+    for (const node of template.content.childNodes) {
+      if (node.nodeName === "MARK") {
+        const mark = document.createElement("mark");
+        mark.textContent = node.textContent;
+        out.append(mark);
+      } else {
+        out.append(document.createTextNode(node.textContent));
+      }
+    }
+    return out;
+  }
+
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null || value === "") continue;
+      if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  let counter = 0;
+
+  class MultilingualSearch extends HTMLElement {
+    constructor() {
+      super();
+      this.root = this.attachShadow({ mode: "open" });
+      this.latest = 0;
+      this.page = 1;
+      this.timer = null;
+      this.controller = null;
+    }
+
+    get api() { return (this.getAttribute("api") || SCRIPT_ORIGIN).replace(/\/+$/, ""); }
+    get language() { return (this.getAttribute("language") || "").trim(); }
+    get perPage() { return (this.getAttribute("per-page") || "").trim(); }
+
+    connectedCallback() {
+      if (this.root.childNodes.length) return;
+      sheet(this.root);
+      const id = `ms-q-${++counter}`;
+      this.input = el("input", { id, type: "search", dir: "auto", autocomplete: "off",
+                                 placeholder: this.getAttribute("placeholder") || "Search news…" });
+      this.form = el("form", { role: "search" },
+        el("label", { for: id, text: "Search news" }), this.input, el("button", { type: "submit", text: "Search" }));
+      this.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+      this.list = el("ol");
+      this.nav = el("nav", { "aria-label": "Pages" });
+      this.root.append(el("div", { class: "w" }, this.form, this.status, this.list, this.nav));
+      this.input.addEventListener("input", () => {
+        clearTimeout(this.timer);
+        this.page = 1;
+        this.timer = setTimeout(() => this.search(), DELAY_MS);
+      });
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        clearTimeout(this.timer);
+        this.page = 1;
+        this.search();
+      });
+    }
+
+    async search() {
+      const q = this.input.value.trim();
+      const ticket = ++this.latest;
+      if (this.controller) this.controller.abort();
+      if (!q) {
+        this.list.replaceChildren();
+        this.nav.replaceChildren();
+        this.status.textContent = "";
+        return;
+      }
+      this.controller = new AbortController();
+      const params = new URLSearchParams({ q, page: String(this.page) });
+      if (this.language) params.set("lang", this.language);
+      if (this.perPage) params.set("per_page", this.perPage);
+      try {
+        const response = await fetch(`${this.api}/api/search?${params}`, { signal: this.controller.signal });
+        const data = await response.json();
+        if (ticket !== this.latest) return; // a newer query was typed meanwhile
+        if (!response.ok) {
+          this.showError(data.error ? data.error.message : `Error ${response.status}`);
+          return;
+        }
+        this.render(data, q);
+      } catch (error) {
+        if (error.name !== "AbortError" && ticket === this.latest) this.showError("The search could not be reached.");
+      }
+    }
+
+    showError(message) {
+      this.list.replaceChildren();
+      this.nav.replaceChildren();
+      this.status.className = "status error";
+      this.status.textContent = message;
+    }
+
+    render(data, q) {
+      this.status.className = "status";
+      this.status.textContent = data.total === 1 ? "1 result" : `${data.total.toLocaleString()} results`;
+      if (data.suggestion) this.status.textContent += ` · did you mean “${data.suggestion}”?`;
+      this.list.replaceChildren(...data.results.map((hit) => {
+        const href = `${this.api}/articles/${encodeURIComponent(hit.id)}?q=${encodeURIComponent(q)}`;
+        const meta = [hit.source, hit.date, NAMES[hit.lang] || hit.lang].filter(Boolean).join(" · ");
+        return el("li", {},
+          el("article", { lang: hit.lang === "und" ? "" : hit.lang, dir: RTL.has(hit.lang) ? "rtl" : "ltr" },
+            el("h3", {}, el("a", { href, target: "_blank", rel: "noopener", text: hit.title })),
+            el("p", { class: "meta", dir: "ltr", text: meta }),
+            el("p", { class: "snippet" }, snippetNodes(hit.snippet))));
+      }));
+      const pages = Math.ceil(data.total / data.per_page);
+      this.nav.replaceChildren();
+      if (pages > 1) {
+        const prev = el("button", { type: "button", text: "‹ Previous" });
+        const next = el("button", { type: "button", text: "Next ›" });
+        prev.disabled = data.page <= 1;
+        next.disabled = data.page >= pages;
+        prev.addEventListener("click", () => { this.page -= 1; this.search(); });
+        next.addEventListener("click", () => { this.page += 1; this.search(); });
+        this.nav.append(prev, el("span", { class: "status", text: `${data.page} / ${pages}` }), next);
+      }
+    }
+  }
+
+  if (!customElements.get("multilingual-search")) customElements.define("multilingual-search", MultilingualSearch);
+})();

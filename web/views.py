@@ -1,0 +1,82 @@
+"""The HTML pages: search, article, embed, and the files browsers ask for."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, render_template, request, send_from_directory, url_for
+
+from search.index import stored_article
+from search.languages import LANGUAGES
+from search.searching import mark_article
+
+from .data import search_data
+from .errors import RequestError
+from .searcher import get_searcher
+
+bp = Blueprint("views", __name__)
+
+
+@bp.app_template_filter("safe_url")
+def safe_url(url: str) -> bool:
+    """Only http(s) links are rendered: never javascript:, data: or others."""
+    return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+
+
+@bp.app_context_processor
+def helpers() -> dict:
+    return {"languages": LANGUAGES, "page_url": page_url}
+
+
+def page_url(**changes) -> str:
+    """This page's URL with some parameters changed (None removes one)."""
+    args = {k: v for k, v in request.args.items() if k != "partial"}
+    args.update(changes)
+    return url_for("views.search_page", **{k: v for k, v in args.items() if v not in (None, "")})
+
+
+@bp.get("/")
+def search_page():
+    query = request.args.get("q", "")
+    results = error = None
+    took_ms = 0.0
+    status = 200
+    if query.strip():
+        try:
+            results, took_ms = search_data(request.args)
+        except RequestError as exc:
+            error, status = exc, exc.status
+    template = "views/_results.html" if request.args.get("partial") else "views/search.html"
+    return render_template(template, query=query, results=results, took_ms=took_ms, error=error,
+                           lang=request.args.get("lang", "")), status
+
+
+@bp.get("/articles/<path:doc_id>")
+def article_page(doc_id: str):
+    stored = get_searcher().document(id=doc_id)
+    if stored is None:
+        abort(404, f"No article with id {doc_id!r}.")
+    article = stored_article(stored)
+    query = request.args.get("q", "")
+    title_html, body_html = mark_article(article, query)
+    return render_template("views/article.html", article=article, query=query,
+                           title_html=title_html, paragraphs=[p for p in body_html.split("\n") if p.strip()])
+
+
+@bp.get("/embed")
+def embed_page():
+    """The search widget alone, for sites that prefer an iframe."""
+    return render_template("views/embed.html", lang=request.args.get("lang", ""),
+                           per_page=request.args.get("per_page", ""))
+
+
+@bp.get("/widget.js")
+def widget_script():
+    response = send_from_directory(bp.root_path + "/static", "widget.js", max_age=3600)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response
+
+
+@bp.get("/opensearch.xml")
+def opensearch():
+    return render_template("opensearch.xml"), 200, {"Content-Type": "application/opensearchdescription+xml"}
