@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from whoosh import query as wq
 from whoosh import sorting
+from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from .analysis import analyzer_for, exact_analyzer
@@ -18,6 +20,10 @@ from .query import parse
 from .results import Hit, SearchResults
 
 MAX_PER_PAGE = 100
+MAX_EXPANSIONS = 1000
+"""A wildcard may stand for at most this many different words."""
+TIME_LIMIT = 5.0
+"""Seconds a search may run before it is stopped (so one request cannot tie up a worker)."""
 MAX_DEPTH = 10_000
 """No page may reach past this many results (deep pages cost a full sort)."""
 SUGGEST_BELOW = 3
@@ -31,6 +37,7 @@ def search(
     source: str | None = None,
     page: int = 1,
     per_page: int = 10,
+    time_limit: float = TIME_LIMIT,
 ) -> SearchResults:
     """Search every language at once (or only `lang`), best matches first."""
     if page < 1:
@@ -46,11 +53,14 @@ def search(
     lookup = _source_lookup(searcher)
     source = lookup(source) if source else None
     parsed = parse(text, (code,) if code else INDEXED_LANGUAGES, lookup)
+    _check_expansions(searcher, parsed.query)
     filters = {"lang": code, "source": source}
-    results = searcher.search(
+    results = _run(
+        searcher,
         parsed.query,
+        time_limit,
+        filters,
         limit=page * per_page,
-        filter=_filter(filters),
         groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in filters},
     )
     facets = {name: _counts(results.groups(name)) for name in filters}
@@ -58,9 +68,9 @@ def search(
     # without its own filter.
     if code:
         everywhere = parse(text, INDEXED_LANGUAGES, lookup).query
-        facets["lang"] = _facet(searcher, everywhere, "lang", {"source": source})
+        facets["lang"] = _facet(searcher, everywhere, "lang", {"source": source}, time_limit)
     if source:
-        facets["source"] = _facet(searcher, parsed.query, "source", {"lang": code})
+        facets["source"] = _facet(searcher, parsed.query, "source", {"lang": code}, time_limit)
     total = len(results)
     wanted = wanted_by_field(parsed.query)
     hits = [_hit(hit, wanted) for hit in results[(page - 1) * per_page : page * per_page]]
@@ -70,18 +80,40 @@ def search(
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
 
 
-def _filter(values: dict[str, str | None]) -> wq.Query | None:
-    terms = [wq.Term(name, value) for name, value in values.items() if value]
-    return wq.And(terms) if terms else None
+def _run(searcher: Searcher, q: wq.Query, time_limit: float, filters: dict[str, str | None], **options):
+    """Search with a time limit; a search that runs out of time is refused
+    rather than answered with partial counts.
+
+    Filters are added to the query as terms that score nothing: Whoosh's
+    TimeLimitCollector would skip a collector's `filter`.
+    """
+    terms = [wq.Term(name, value, boost=0.0) for name, value in filters.items() if value]
+    if terms:
+        q = wq.And([q, *terms])
+    collector = TimeLimitCollector(searcher.collector(**options), time_limit, use_alarm=False)
+    try:
+        searcher.search_with_collector(q, collector)
+    except TimeLimit:
+        raise BadQuery(f"The search took longer than {time_limit:g} s and was stopped; use fewer or more specific words.") from None
+    return collector.results()
+
+
+def _check_expansions(searcher: Searcher, q: wq.Query) -> None:
+    reader = searcher.reader()
+    for leaf in q.leaves():
+        if isinstance(leaf, (wq.Prefix, wq.Wildcard)):
+            if next(islice(leaf.expanded_terms(reader), MAX_EXPANSIONS, None), None) is not None:
+                raise BadQuery(f"{leaf.text!r} matches too many different words; type more letters before the *.")
 
 
 def _counts(groups: dict) -> dict[str, int]:
     return dict(sorted(((k, v) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _facet(searcher: Searcher, q: wq.Query, name: str, filters: dict[str, str | None]) -> dict[str, int]:
-    results = searcher.search(
-        q, limit=1, filter=_filter(filters), groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count)}
+def _facet(searcher: Searcher, q: wq.Query, name: str, filters: dict[str, str | None], time_limit: float) -> dict[str, int]:
+    results = _run(
+        searcher, q, time_limit, filters, limit=1,
+        groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count)},
     )
     return _counts(results.groups(name))
 

@@ -213,3 +213,27 @@ def test_phrase_marks_only_where_the_whole_phrase_stands_and_exclusions_are_not_
 def test_wildcards_mark_the_words_they_matched(searcher):
     snippets = " ".join(h.snippet for h in search(searcher, "Militärp*").results)
     assert "<mark>Militärpräsenz</mark>" in snippets
+
+
+def test_a_wildcard_that_stands_for_too_many_words_is_refused(searcher, monkeypatch):
+    monkeypatch.setattr("search.searching.MAX_EXPANSIONS", 3)
+    with pytest.raises(BadQuery, match="too many different words"):
+        search(searcher, "al*")  # al-, alle, als, ... in the seeds
+    assert search(searcher, "Militärp*").total == 1
+
+
+def test_a_search_that_runs_out_of_time_is_stopped_with_a_message(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    words = "troops withdrawal talks coalition government soldiers bases".split()
+    write_jsonl(folder / "many.jsonl", [
+        {"id": str(i), "lang": "en", "title": f"Report {i}", "body": " ".join(words[(i + j) % 7] for j in range(40))}
+        for i in range(3000)
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    with ix.searcher() as s:
+        assert search(s, "troops OR talks").total == 3000
+        with pytest.raises(BadQuery, match="took longer than"):
+            for _ in range(20):  # the timer thread must win the race at least once
+                search(s, "troops OR talks OR bases OR coalition", time_limit=1e-6)
