@@ -216,9 +216,9 @@ def test_wildcards_mark_the_words_they_matched(searcher):
 
 
 def test_a_wildcard_that_stands_for_too_many_words_is_refused(searcher, monkeypatch):
-    monkeypatch.setattr("search.searching.MAX_EXPANSIONS", 3)
+    monkeypatch.setattr("search.searching.MAX_EXPANSIONS", 2)
     with pytest.raises(BadQuery, match="too many different words"):
-        search(searcher, "al*")  # al-, alle, als, ... in the seeds
+        search(searcher, "al*")  # al, als, Alterman in the seeds
     assert search(searcher, "Militärp*").total == 1
 
 
