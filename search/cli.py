@@ -176,7 +176,11 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, seed_paths
         _print_report(ix.update(paths), ix)
     ix.check_version()
     app = create_app({"INDEX_DIR": index_dir})
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="news-search")
+    server = waitress.create_server(
+        app, host=host, port=port, threads=threads, ident="news-search",
+        max_request_header_size=16 * 1024,  # a query string longer than this gets a 431
+        max_request_body_size=64 * 1024,
+    )
     click.echo(f"Serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
     try:
         server.run()

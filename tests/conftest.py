@@ -72,7 +72,7 @@ def web_index(tmp_path_factory) -> Index:
 def app(web_index):
     from web import create_app
 
-    return create_app({"INDEX_DIR": str(web_index.path), "TESTING": True})
+    return create_app({"INDEX_DIR": str(web_index.path), "TESTING": True, "RATE_LIMIT": ""})
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "search", "serve", "--port", "0", "--index-dir", str(index_dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "SEARCH_REFRESH_SECONDS": "0.2", **(env or {})},
+            env={**os.environ, "SEARCH_REFRESH_SECONDS": "0.2", "SEARCH_RATE_LIMIT": "", **(env or {})},
         )
         self.url = self._wait_for_url()
 

@@ -60,7 +60,8 @@ def test_article_by_id_and_404(client, spec):
         ("q=x&lang=klingon", "bad_lang"),
         ("q=*", "bad_query"),
         ("q=lang:xx9", "bad_query"),
-        ("q=x&page=100000&per_page=50", "bad_query"),
+        ("q=x&page=100000&per_page=50", "page_too_deep"),
+        ("q=x&page=21&per_page=50", "page_too_deep"),
     ],
 )
 def test_bad_requests_are_json_400s_with_a_message(client, spec, query, code):
@@ -111,3 +112,20 @@ def test_security_headers_forbid_framing_except_the_embed_page(client):
     embed = client.get("/embed")
     assert "frame-ancestors *" in embed.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in embed.headers
+
+
+def test_clients_over_the_rate_limit_get_429_with_retry_after(web_index, spec):
+    app = create_app({"INDEX_DIR": str(web_index.path), "RATE_LIMIT": "3 per minute"})
+    client = app.test_client()
+    statuses = [client.get(url).status_code for url in ("/api/search?q=a", "/?q=b", "/articles/xss", "/healthz", "/static/style.css")]
+    assert statuses == [200, 200, 200, 200, 200]  # health and static files do not count
+    limited = client.get("/api/search?q=Truppen")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    check(spec, "Error", limited.get_json())
+    assert client.get("/?q=Truppen").status_code == 429
+    other = app.test_client()
+    assert other.get("/api/search?q=Truppen", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+
+
+def test_request_size_is_limited(client):
+    assert client.get("/api/search?q=Truppen", data=b"x" * 100_000).status_code == 413

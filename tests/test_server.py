@@ -21,6 +21,13 @@ def test_serves_the_api_page_and_widget_over_http(live_server):
     assert status == 400 and data["error"]["code"] == "empty_query"
 
 
+def test_oversized_requests_are_refused(live_server):
+    status, _, _ = live_server.get("/api/search?q=" + "x" * 20_000)
+    assert status == 431
+    status, _, body = live_server.get("/api/search?q=" + "x" * 600)
+    assert status == 400 and b"too long" in body
+
+
 def test_fresh_checkout_serve_indexes_the_seeds_first(tmp_path):
     server = LiveServer(tmp_path / "new-index")
     try:

@@ -10,19 +10,21 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, errors, searcher, security, views
+from . import api, errors, limits, searcher, security, views
 from .settings import from_environment
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(from_environment())
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # we take no uploads: GET requests only
     if test_config:
         app.config.from_mapping(test_config)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     searcher.init_app(app)
     security.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

@@ -39,12 +39,16 @@ def search_request(args: Mapping[str, str]) -> dict:
     lang = args.get("lang", "").strip() or None
     if lang and lang not in LANGUAGES:
         raise RequestError(f"Unknown language {lang!r}; use one of {', '.join(LANGUAGES)}.", "bad_lang")
+    page = _int(args, "page", 1, 1)
+    per_page = _int(args, "per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"])
+    if (page - 1) * per_page >= config["MAX_DEPTH"]:  # the page would start past the limit
+        raise RequestError(f"Results are shown up to the {config['MAX_DEPTH']:,}th; refine the query instead.", "page_too_deep")
     return {
         "text": q,
         "lang": lang,
         "source": args.get("source", "").strip() or None,
-        "page": _int(args, "page", 1, 1),
-        "per_page": _int(args, "per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"]),
+        "page": page,
+        "per_page": per_page,
     }
 
 

@@ -44,7 +44,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return respond(RequestError(exc.description or exc.name, code, exc.code or 500))
+        message = exc.description or exc.name
+        if exc.code == 429:  # Flask-Limiter adds Retry-After to the response
+            message = f"Too many searches from your address (limit: {exc.description}); please wait and try again."
+        return respond(RequestError(message, code, exc.code or 500))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

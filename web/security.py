@@ -6,7 +6,7 @@ Pages may load only our own scripts and styles, and may not be framed, except
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 FRAMEABLE = ("/embed",)
 CROSS_ORIGIN = ("/api/", "/widget.js", "/static/widget.css", "/openapi.json")
@@ -38,6 +38,13 @@ def allowed_origin(origin: str | None, allowed: str) -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_large_bodies() -> None:
+        """We serve only GETs: refuse a large body before anything reads it."""
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length and request.content_length > limit:
+            abort(413, f"Requests may carry at most {limit:,} bytes.")
+
     @app.after_request
     def headers(response: Response) -> Response:
         path = request.path

@@ -20,6 +20,8 @@ SETTINGS = (
     Setting("PER_PAGE", 10, "SEARCH_PER_PAGE", "Results per page unless a request asks otherwise."),
     Setting("MAX_PER_PAGE", 50, "SEARCH_MAX_PER_PAGE", "Most results a request may ask for per page."),
     Setting("MAX_QUERY_CHARS", 500, "SEARCH_MAX_QUERY_CHARS", "Longest query accepted."),
+    Setting("RATE_LIMIT", "120 per minute", "SEARCH_RATE_LIMIT", "Searches per client (empty: no limit), e.g. '120 per minute; 2000 per hour'."),
+    Setting("MAX_DEPTH", 1000, "SEARCH_MAX_DEPTH", "No page may reach past this many results."),
     Setting("REFRESH_SECONDS", 1.0, "SEARCH_REFRESH_SECONDS", "How often a worker checks the index for changes."),
 )
 
