@@ -227,7 +227,7 @@ class Index:
                     shutil.rmtree(gen, ignore_errors=True)
                     report.rebuilt = False
                     return report  # nothing readable: keep the index we have
-                self._switch_to(gen)
+                self._switch_to(gen, live)
                 report.rebuilt = True
             return report
 
@@ -242,18 +242,17 @@ class Index:
             raise _storage_error(exc, self.path) from None
         return gen
 
-    def _switch_to(self, gen: Path) -> None:
+    def _switch_to(self, gen: Path, previous: Path | None) -> None:
+        """Make `gen` live. The previous generation stays for searchers that
+        still read it; any other (older, or left half-built by an interrupted
+        rebuild) is removed."""
         tmp = self.path / "CURRENT.tmp"
         tmp.write_text(gen.name + "\n", "utf-8")
         os.replace(tmp, self.path / "CURRENT")
-        keep = {gen.name, *self._previous_names(gen)}
+        keep = {gen.name, previous.name if previous else None}
         for old in self.path.glob("gen-*"):
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
-
-    def _previous_names(self, gen: Path) -> list[str]:
-        older = sorted(p.name for p in self.path.glob("gen-*") if p.name < gen.name)
-        return older[-1:]
 
     def _write(
         self, gen: Path, roots: list[Path], fresh: bool, on_bytes: Callable[[int], None] | None
@@ -368,8 +367,18 @@ class _LazyWriter:
             self.writer.commit()
 
     def cancel(self) -> None:
-        if self.writer is not None:
+        """Drop what was written. Closing the new segment can fail the same way
+        the write did (a full disk): then remove its files and unlock by hand."""
+        if self.writer is None:
+            return
+        try:
             self.writer.cancel()
+        except OSError:
+            segment = self.writer.newsegment.segment_id()
+            for name in self.writer.storage.list():
+                if name.startswith(segment):
+                    self.writer.storage.delete_file(name)
+            self.writer._finish()
 
 
 def stored_article(stored: dict) -> Article:
