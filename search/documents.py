@@ -194,13 +194,15 @@ def decode(data: bytes) -> tuple[str | None, str]:
     elif b"\x00" in data[:8192]:
         return None, "binary file (contains NUL bytes)"
     try:
-        return data.decode("utf-8-sig"), ""
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    best = from_bytes(data).best()
-    if best is None:
-        return None, "not text in any known encoding"
-    return str(best), ""
+        best = from_bytes(data).best()
+        if best is None:
+            return None, "not text in any known encoding"
+        text = str(best)
+    if not text.strip():
+        return None, "empty file"
+    return text, ""
 
 
 def _text_record(text: str) -> dict:

@@ -109,7 +109,7 @@ def parse(
         raise BadQuery("Type at least one word to search for.")
     if len(text) > MAX_QUERY_CHARS:
         raise BadQuery(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
-    syntax = _PARSER.parse(text)
+    syntax = _syntax(text)
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
     strict = bool(_EXPLICIT_AND.search(text))
     per_language = []
@@ -124,6 +124,15 @@ def parse(
     if not per_language:
         raise BadQuery("The query has no words that can be searched for.")
     return ParsedQuery(per_language[0] if len(per_language) == 1 else wq.Or(per_language), words)
+
+
+def _syntax(text: str) -> wq.Query:
+    """Whoosh's reading of the query syntax; its parser fails on some odd
+    inputs (`NOT AND "`), which are then read as plain words."""
+    try:
+        return _PARSER.parse(text)
+    except Exception:  # noqa: BLE001 - any parser failure means: take the words literally
+        return wq.And([wq.Term("text", word) for word in text.split()])
 
 
 def _only_stopwords(syntax: wq.Query, lang: str) -> bool:

@@ -113,6 +113,10 @@ def test_hostile_article_is_shown_inert(live_server, page):
     page.goto(live_server.url + "/articles/xss?q=troops")
     assert "<script>alert('body')</script>" in page.locator("article.full").inner_text()
     assert page.locator("article.full a[href^='javascript']").count() == 0
+    page.goto(live_server.url + "/")
+    page.locator("#q").press_sequentially("\"><img src=x onerror=alert('typed')> troops", delay=5)
+    page.locator("#results article.hit").first.wait_for()
+    page.wait_for_timeout(300)
     assert page.dialogs == []
 
 

@@ -1,0 +1,120 @@
+"""Hostile and malformed input: any query string, any file, markup everywhere, paths."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search.documents import Article, FileRead, Skipped, read_articles
+from search.errors import BadQuery
+from search.searching import search
+
+from .conftest import XSS_ARTICLE
+
+SYNTAX = ['"', "(", ")", "*", "?", ":", "-", "^", "~", "AND", "OR", "NOT", "lang:", "source:", "title:", "\\", "'", "„", "“", "«"]
+WORDS = ["Truppen", "القوات", "troepen", "2.500", "٢٥٠٠", "Irak", "die", "the"]
+MARKS = ["\u200f", "\u200e", "\u202b", "\u202c", "\u200b", "\ufeff", "\x00", "\x1b", "\ud800", "\udfff", "\u0640", "\u064e"]
+
+queries = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.sampled_from(SYNTAX + WORDS + MARKS + [" "]), max_size=40).map("".join),
+    st.lists(st.sampled_from(SYNTAX + WORDS + [" "]), max_size=12).map(" ".join),
+)
+
+
+def answered(searcher, query: str, **kwargs) -> None:
+    """A query either returns results or raises BadQuery with a message."""
+    try:
+        results = search(searcher, query, **kwargs)
+    except BadQuery as exc:
+        assert str(exc).strip()
+    else:
+        assert results.total >= len(results.results)
+        for hit in results.results:
+            assert "<script" not in hit.snippet
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=queries)
+def test_any_query_is_answered_or_refused_with_a_message(searcher, query):
+    answered(searcher, query)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=queries, lang=st.sampled_from([None, "ar", "de", "nl", "en", "und"]), page=st.integers(1, 5))
+def test_any_query_with_filters_and_pages(searcher, query, lang, page):
+    answered(searcher, query, lang=lang, page=page, per_page=2)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "x" * 100_000,
+        "(" * 500 + "Truppen" + ")" * 500,
+        "(" * 5000,
+        '"' * 999,
+        " OR ".join(["Truppen"] * 400),
+        " AND ".join(["Truppen"] * 400),
+        "NOT " * 200 + "Truppen",
+        "*",
+        "**",
+        "*:*",
+        "?*",
+        "\ud800\udc00Truppen",
+        "Truppen\x00",
+        "lang:" + "a" * 1000,
+    ],
+)
+def test_extreme_queries_are_bounded(searcher, query):
+    answered(searcher, query)
+
+
+file_bytes = st.one_of(
+    st.binary(max_size=2000),
+    st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.text(max_size=500).map(lambda t: t.encode("utf-16")),
+    st.lists(st.text(max_size=50), max_size=10).map(lambda ls: "\n".join(ls).encode("utf-8", "surrogatepass")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=file_bytes, suffix=st.sampled_from([".txt", ".md", ".json", ".jsonl", ".txt.gz", ".jsonl.gz", ".bin"]),
+       compress=st.booleans())
+def test_any_bytes_as_a_file_are_read_or_skipped_with_a_reason(tmp_path_factory, data, suffix, compress):
+    folder = tmp_path_factory.mktemp("fuzz")
+    if suffix.endswith(".gz") and compress:
+        data = gzip.compress(data)
+    (folder / f"file{suffix}").write_bytes(data)
+    items = list(read_articles([folder]))
+    for item in items:
+        assert isinstance(item, (Article, Skipped, FileRead))
+        if isinstance(item, Skipped):
+            assert item.reason
+        if isinstance(item, Article):
+            assert item.id and (item.title or item.body)
+
+
+def test_hostile_sources_urls_and_queries_are_inert_on_every_page(client):
+    hostile_query = "\"><script>alert('q')</script> troops"
+    for path in (f"/?q={hostile_query}", f"/articles/xss?q={hostile_query}", "/?q=troops", "/articles/xss"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert 'href="javascript' not in html
+    api = client.get("/api/search", query_string={"q": hostile_query}).get_json()
+    hit = next(h for h in api["results"] if h["id"] == "xss")
+    assert hit["source"] == XSS_ARTICLE["source"]  # data is returned as it is; pages escape it
+    assert "<script>" not in hit["snippet"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/articles/../../etc/passwd", "/articles/..%2F..%2Fetc%2Fpasswd", "/api/articles/%2E%2E%2Fsetup.cfg",
+     "/static/../search/index.py", "/static/%2e%2e/%2e%2e/setup.cfg", "/widget.js/../../setup.cfg"],
+)
+def test_path_like_parameters_cannot_reach_files(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"[metadata]" not in response.data and b"import" not in response.data
