@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
-import math
 import os
 import shutil
 from contextlib import contextmanager
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import whoosh.index
-from whoosh import scoring
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
@@ -38,6 +36,7 @@ from .analysis import ANALYZER_VERSION, analyzer_for, exact_analyzer
 from .documents import Article, FileRead, Skipped, read_articles
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
+from .ranking import LanguageBM25F
 from .results import IndexReport, IndexStats
 
 INDEX_FORMAT = 1
@@ -69,37 +68,6 @@ def build_schema() -> Schema:
         fields[f"title_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True, field_boost=TITLE_BOOST)
         fields[f"body_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True)
     return Schema(**fields)
-
-
-class LanguageBM25F(scoring.BM25F):
-    """BM25F with each language's own statistics.
-
-    Whoosh computes IDF and average field length over all documents, but a
-    field like `body_de` only ever holds German ones: with 29,000 Arabic and
-    2,000 German articles every German word would look rare and every German
-    article short. Counting per language keeps scores comparable, so one
-    language's articles do not drown another's in mixed results.
-    """
-
-    def scorer(self, searcher, fieldname, text, qf=1):
-        if not searcher.schema[fieldname].scorable:
-            return scoring.WeightScorer.for_(searcher, fieldname, text)
-        B = self._field_B.get(fieldname, self.B)
-        return _LanguageBM25FScorer(searcher, fieldname, text, B, self.K1, qf)
-
-
-class _LanguageBM25FScorer(scoring.BM25FScorer):
-    def __init__(self, searcher, fieldname, text, B, K1, qf=1):
-        parent = searcher.get_parent()
-        lang = fieldname.rsplit("_", 1)[1] if "_" in fieldname else None
-        docs = parent.doc_frequency("lang", lang) if lang else parent.doc_count_all()
-        docs = max(docs, 1)
-        self.idf = math.log(docs / (parent.doc_frequency(fieldname, text) + 1)) + 1.0
-        self.avgfl = (parent.field_length(fieldname) / docs) or 1
-        self.B = B
-        self.K1 = K1
-        self.qf = qf
-        self.setup(searcher, fieldname, text)
 
 
 def article_language(article: Article) -> str:

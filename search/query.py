@@ -23,6 +23,7 @@ from whoosh.qparser import plugins
 from .analysis import analyzer_for, exact_analyzer
 from .errors import BadQuery, UnknownLanguage
 from .languages import resolve
+from .ranking import STOPWORD_LIKELIHOOD, BestOf
 
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 64
@@ -30,6 +31,9 @@ MIN_PREFIX = 2
 EXACT_PHRASE_BOOST = 2.0
 """Weight of the unstemmed phrase match: "die Truppen" ranks articles with
 exactly those words above ones that only match the stems."""
+TITLE_BODY_TIEBREAK = 0.3
+"""A word found in both title and body scores as its better field plus this
+share of the other (as in Elasticsearch's best_fields), not as both added."""
 SHORT_QUERY = 4
 """Up to this many words, articles with all of them get their score doubled."""
 
@@ -72,9 +76,22 @@ _EXPLICIT_AND = re.compile(r"\S\s+AND\s+\S")
 
 @dataclass
 class ParsedQuery:
-    query: wq.Query
+    parts: dict[str, wq.Query]
+    """The query as built for each language ("*" for one that applies to all)."""
     words: list[str] = field(default_factory=list)
     """The plain words typed (not phrases, patterns or filters), for spelling suggestions."""
+    typed: list[str] = field(default_factory=list)
+    """Every word typed in words and phrases, as evidence of the query's language."""
+
+    def combined(self, weights: dict[str, float] | None = None) -> wq.Query:
+        """One query over all languages, each language's part weighted."""
+        parts = [q if not weights or weights.get(lang, 1.0) == 1.0 else q.with_boost(q.boost * weights[lang])
+                 for lang, q in self.parts.items()]
+        return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+    @property
+    def query(self) -> wq.Query:
+        return self.combined()
 
 
 @dataclass
@@ -111,19 +128,42 @@ def parse(
         raise BadQuery(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
     syntax = _syntax(text)
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
+    typed = _typed_words(syntax)
     strict = bool(_EXPLICIT_AND.search(text))
-    per_language = []
+    parts: dict[str, wq.Query] = {}
     for lang in languages:
-        ctx = _Context(lang, source_lookup, _only_stopwords(syntax, lang))
-        q = _expand(syntax, ctx)
+        keep_stopwords = bool(typed) and not _positions(lang, " ".join(typed), keep_stopwords=False)
+        q = _expand(syntax, _Context(lang, source_lookup, keep_stopwords))
         if q is None:
             continue
         if not _has_positive(q):  # only filters and exclusions: they apply to every article
-            return ParsedQuery(wq.And([wq.Every(), q]), words)
-        per_language.append(q if strict else _best_match(q))
-    if not per_language:
+            return ParsedQuery({"*": wq.And([wq.Every(), q])}, words, typed)
+        parts[lang] = q if strict else _best_match(q)
+    if not parts:
         raise BadQuery("The query has no words that can be searched for.")
-    return ParsedQuery(per_language[0] if len(per_language) == 1 else wq.Or(per_language), words)
+    return ParsedQuery(parts, words, typed)
+
+
+def word_likelihoods(reader, parsed: ParsedQuery, min_docs: int) -> dict[str, list[float]]:
+    """For each language with at least `min_docs` articles, how likely each
+    typed word is in its articles (see ranking.language_weights)."""
+    out: dict[str, list[float]] = {}
+    for lang in parsed.parts:
+        docs = reader.doc_frequency("lang", lang)
+        if docs < min_docs:
+            continue
+        likelihoods = []
+        for word in parsed.typed:
+            terms = _positions(lang, word, keep_stopwords=True)
+            if not terms:
+                continue
+            if not _positions(lang, word, keep_stopwords=False):
+                likelihoods.append(STOPWORD_LIKELIHOOD)
+                continue
+            found = max(reader.doc_frequency(f"{part}_{lang}", t) for t in terms[0] for part in ("title", "body"))
+            likelihoods.append((found + 0.5) / (docs + 1))
+        out[lang] = likelihoods
+    return out
 
 
 def _syntax(text: str) -> wq.Query:
@@ -135,13 +175,14 @@ def _syntax(text: str) -> wq.Query:
         return wq.And([wq.Term("text", word) for word in text.split()])
 
 
-def _only_stopwords(syntax: wq.Query, lang: str) -> bool:
-    typed = " ".join(
-        " ".join(t.words) if isinstance(t, wq.Phrase) else t.text
-        for t in syntax.leaves()
-        if isinstance(t, (wq.Term, wq.Phrase)) and t.fieldname in TEXT_SCOPES
-    )
-    return bool(typed) and not _positions(lang, typed, keep_stopwords=False)
+def _typed_words(syntax: wq.Query) -> list[str]:
+    words: list[str] = []
+    for leaf in syntax.leaves():
+        if isinstance(leaf, wq.Phrase) and leaf.fieldname in TEXT_SCOPES:
+            words.extend(leaf.words)
+        elif isinstance(leaf, wq.Term) and leaf.fieldname in TEXT_SCOPES:
+            words.append(leaf.text)
+    return words
 
 
 def _has_positive(q: wq.Query) -> bool:
@@ -222,15 +263,15 @@ def _fields(scope: str, lang: str) -> list[str]:
 def _word(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:
     _count(ctx)
     terms = _positions(ctx.lang, text, ctx.keep_stopwords)
+    if not terms:
+        return None
     clauses: list[wq.Query] = []
     for fieldname in _fields(scope, ctx.lang):
-        if len(terms) == 1:
-            # Alternative stems of one word (Dutch) count once: the best of them.
-            alternatives = [wq.Term(fieldname, t) for t in terms[0]]
-            clauses.append(alternatives[0] if len(alternatives) == 1 else wq.DisjunctionMax(alternatives))
-        elif terms:  # a hyphenated or joined word: US-Soldaten, 2.500-Mann
+        if len(terms) == 1:  # alternative stems of one word (Dutch) count once
+            clauses.append(_best([wq.Term(fieldname, t) for t in terms[0]]))
+        else:  # a hyphenated or joined word: US-Soldaten, 2.500-Mann
             clauses.append(wq.Phrase(fieldname, [alts[0] for alts in terms]))
-    return _any(clauses, boost)
+    return _best(clauses, TITLE_BODY_TIEBREAK, boost)
 
 
 def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:
@@ -240,7 +281,7 @@ def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Quer
     terms = [alts[0] for alts in _positions(ctx.lang, text, keep_stopwords=True)]
     if not terms:
         return None
-    stemmed = _any([_sequence(f, terms) for f in _fields(scope, ctx.lang)], boost)
+    stemmed = _best([_sequence(f, terms) for f in _fields(scope, ctx.lang)], TITLE_BODY_TIEBREAK, boost)
     exact = [t.text for t in exact_analyzer()(text)]
     if scope == "title" or not exact:
         return stemmed
@@ -293,10 +334,6 @@ def _filter_term(fieldname: str, value: str) -> wq.Term:
     return wq.Term(fieldname, value, boost=0.0)
 
 
-def _any(clauses: list[wq.Query], boost: float = 1.0) -> wq.Query | None:
-    if not clauses:
-        return None
-    q = clauses[0] if len(clauses) == 1 else wq.Or(clauses)
-    if boost != 1.0:
-        q = q.with_boost(q.boost * boost)
-    return q
+def _best(clauses: list[wq.Query], tiebreak: float = 0.0, boost: float = 1.0) -> wq.Query:
+    q = clauses[0] if len(clauses) == 1 else BestOf(clauses, tiebreak=tiebreak)
+    return q.with_boost(q.boost * boost) if boost != 1.0 else q

@@ -16,7 +16,8 @@ from .documents import Article
 from .highlight import Span, Wanted, mark, match_spans, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import resolve
-from .query import parse
+from .query import ParsedQuery, parse, word_likelihoods
+from .ranking import language_weights
 from .results import Hit, SearchResults
 
 MAX_PER_PAGE = 100
@@ -26,6 +27,9 @@ TIME_LIMIT = 5.0
 """Seconds a search may run before it is stopped (so one request cannot tie up a worker)."""
 MAX_DEPTH = 10_000
 """No page may reach past this many results (deep pages cost a full sort)."""
+MIN_LANGUAGE_DOCS = 100
+"""Below this many articles a language's word statistics are too thin to weigh
+a query by; such languages always count fully."""
 SUGGEST_BELOW = 3
 """Offer a spelling suggestion when a query finds fewer results than this."""
 
@@ -53,11 +57,12 @@ def search(
     lookup = _source_lookup(searcher)
     source = lookup(source) if source else None
     parsed = parse(text, (code,) if code else INDEXED_LANGUAGES, lookup)
-    _check_expansions(searcher, parsed.query)
+    query = _weighted(searcher, parsed)
+    _check_expansions(searcher, query)
     filters = {"lang": code, "source": source}
     results = _run(
         searcher,
-        parsed.query,
+        query,
         time_limit,
         filters,
         limit=page * per_page,
@@ -67,17 +72,24 @@ def search(
     # A facet shows what choosing another value would give, so it is counted
     # without its own filter.
     if code:
-        everywhere = parse(text, INDEXED_LANGUAGES, lookup).query
+        everywhere = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup))
         facets["lang"] = _facet(searcher, everywhere, "lang", {"source": source}, time_limit)
     if source:
-        facets["source"] = _facet(searcher, parsed.query, "source", {"lang": code}, time_limit)
+        facets["source"] = _facet(searcher, query, "source", {"lang": code}, time_limit)
     total = len(results)
-    wanted = wanted_by_field(parsed.query)
+    wanted = wanted_by_field(query)
     hits = [_hit(hit, wanted) for hit in results[(page - 1) * per_page : page * per_page]]
     suggestion = None
     if total < SUGGEST_BELOW:
         suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
+
+
+def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
+    """The query with each language's articles weighted by how plausibly the
+    query is written in that language (see ranking.language_weights)."""
+    likelihoods = word_likelihoods(searcher.reader(), parsed, MIN_LANGUAGE_DOCS)
+    return parsed.combined(language_weights(likelihoods))
 
 
 def _run(searcher: Searcher, q: wq.Query, time_limit: float, filters: dict[str, str | None], **options):

@@ -237,3 +237,24 @@ def test_a_search_that_runs_out_of_time_is_stopped_with_a_message(tmp_path):
         with pytest.raises(BadQuery, match="took longer than"):
             for _ in range(20):  # the timer thread must win the race at least once
                 search(s, "troops OR talks OR bases OR coalition", time_limit=1e-6)
+
+
+def test_a_question_ranks_articles_in_its_own_language_first(tmp_path):
+    # English function words are rare in Dutch articles: without weighing
+    # languages, a Dutch article mentioning "We Are Here" would come first.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    docs = [
+        {"id": "nl-wah", "lang": "nl", "title": "Drie dagen cel voor lid We Are Here",
+         "body": "Een lid van de actiegroep We Are Here krijgt drie dagen cel na een betoging in Amsterdam."},
+        {"id": "en-bath", "lang": "en", "title": "Scrum-half rejoins Bath",
+         "body": "We are delighted to be able to bring him back to the club, the coach said."},
+    ]
+    docs += [{"id": f"nl-{i}", "lang": "nl", "title": f"Nieuws {i}", "body": "Het kabinet wil de regels voor de zorg aanpassen."} for i in range(120)]
+    docs += [{"id": f"en-{i}", "lang": "en", "title": f"News {i}", "body": "We are told that the government wants to be back at the table."} for i in range(120)]
+    write_jsonl(folder / "a.jsonl", docs)
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    with ix.searcher() as s:
+        assert ids(search(s, "we are delighted to be able to come back"))[0] == "en-bath"
+        assert ids(search(s, "actiegroep"))[0] == "nl-wah"
