@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gzip
+import hashlib
 import json
 import random
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,12 +72,14 @@ MIN_WORD = {"ar": 3, "de": 4, "nl": 4, "en": 4}
 words are short: مصر, قطر)."""
 PERTURB_SHARE = 0.5
 """Share of a known-item query's words written differently (at least one)."""
+CASE_SHARE = 0.2
+"""Share of a known-item query's other words typed in another case."""
 DROP_SHARE = 0.3
 """Share of a sentence's words left out of a question-style query."""
 MAX_EXAMPLES = 3
 
 Rank = int | None  # 1-based rank in the first TOP results, None when not there
-Top = Callable[[str], list[str]]  # query text -> ids of the first TOP results
+Top = Callable[["Query"], list[str]]  # a query -> ids of its first TOP results
 
 
 # -- perturbations: how users write a word differently from the article ------
@@ -192,8 +197,8 @@ PERTURBATIONS: dict[str, tuple[Perturbation, ...]] = {
         Perturbation("harakat", (add_harakat,)),
         Perturbation("tatweel", (add_tatweel,)),
         Perturbation("digits", (
-            rules((r"^[0-9]+$", lambda m, rng: m.group().translate(TO_INDIC))),
-            rules((r"^[٠-٩]+$", lambda m, rng: m.group().translate(TO_ASCII))),
+            rules((r"^[0-9][0-9.,]*$", lambda m, rng: m.group().translate(TO_INDIC))),
+            rules((r"^[٠-٩][٠-٩٫٬.,]*$", lambda m, rng: m.group().translate(TO_ASCII))),
         )),
         Perturbation("inflection", (  # sound plurals and case endings
             rules((r"(?<=\w\w)ة$", "ات")),
@@ -259,7 +264,7 @@ PERTURBATIONS: dict[str, tuple[Perturbation, ...]] = {
             ),
         )),
         Perturbation("possessive", (
-            rules((r"^[a-z]", None), (r"(['’]s|s)$", None), (r"$", "'s")),
+            rules((r"^[^A-Z]", None), (r"(['’]s|s)$", None), (r"$", "'s")),  # names only
             rules((r"(?<=\w\w)['’]s$", "")),
         )),
         CASE,
@@ -281,7 +286,9 @@ def perturb(word: str, lang: str, rng: random.Random, trivial: bool = False) -> 
 # -- query sets -----------------------------------------------------------------
 
 _MARKS = "\u0300-\u036f\u064b-\u065f\u0670"  # combining marks, harakat: part of the word
-WORD = re.compile(rf"[\w{_MARKS}]+(?:['’][\w{_MARKS}]+)*")
+WORD = re.compile(rf"\d+(?:[.,\u066b\u066c]\d+)+|[\w{_MARKS}]+(?:['’][\w{_MARKS}]+)*")
+"""Words as a reader sees them: with their harakat, inner apostrophes, and
+numbers whole (66.000 is one word, never "66" and "000")."""
 SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
 
 
@@ -304,13 +311,13 @@ class Vocabulary:
         self.df = Counter(w for d in docs for w in {w.casefold() for w in WORD.findall(f"{d['title']} {d['body']}")})
 
     def is_content(self, word: str) -> bool:
-        if word.isdigit():
+        if word[:1].isdigit():
             return len(word) >= 2
         return len(word) >= MIN_WORD[self.lang] and normalize(word) not in self.stopwords
 
 
-def known_item_query(doc: dict, vocab: Vocabulary, rng: random.Random) -> Query | None:
-    """3-5 of the title's rarest content words, in title order, about half of
+def known_item_query(doc: dict, vocab: Vocabulary, rng: random.Random, share: float = PERTURB_SHARE) -> Query | None:
+    """3-5 of the title's rarest content words, in title order, a `share` of
     them (at least one) written differently."""
     seen: dict[str, str] = {}
     for w in WORD.findall(doc["title"]):
@@ -323,7 +330,7 @@ def known_item_query(doc: dict, vocab: Vocabulary, rng: random.Random) -> Query 
     chosen = [w for w in candidates if w in rarest]
     words, kinds = list(chosen), []
     for i, w in enumerate(chosen):
-        if rng.random() < PERTURB_SHARE and (change := perturb(w, vocab.lang, rng)):
+        if rng.random() < share and (change := perturb(w, vocab.lang, rng)):
             words[i], kind = change
             kinds.append(kind)
     if not kinds:  # make sure one word differs
@@ -333,7 +340,7 @@ def known_item_query(doc: dict, vocab: Vocabulary, rng: random.Random) -> Query 
         i, (words[i], kind) = rng.choice(changeable)
         kinds.append(kind)
     for i, w in enumerate(words):  # case, on words left as written
-        if w == chosen[i] and rng.random() < 0.2 and (change := perturb(w, vocab.lang, rng, trivial=True)):
+        if w == chosen[i] and rng.random() < CASE_SHARE and (change := perturb(w, vocab.lang, rng, trivial=True)):
             words[i] = change[0]
     return Query("A", vocab.lang, " ".join(words), " ".join(chosen), doc["id"], kinds)
 
@@ -355,10 +362,12 @@ def question_query(doc: dict, vocab: Vocabulary, rng: random.Random) -> Query | 
     return Query("B", vocab.lang, " ".join(kept).lower(), original, doc["id"], [kind])
 
 
-def build_queries(docs: Sequence[dict], lang: str, count: int, seed: int) -> dict[str, list[Query]]:
+def build_queries(
+    docs: Sequence[dict], lang: str, count: int, seed: int, share: float = PERTURB_SHARE
+) -> dict[str, list[Query]]:
     """Both query sets for one language, the same on every run with the same seed."""
     vocab = Vocabulary(lang, docs)
-    makers = {"A": known_item_query, "B": question_query}
+    makers = {"A": functools.partial(known_item_query, share=share), "B": question_query}
     out: dict[str, list[Query]] = {}
     for name, make in makers.items():
         rng = random.Random(f"{seed}:queries:{lang}:{name}")
@@ -401,13 +410,16 @@ def build_ours(path: Path, files: Sequence[Path]) -> None:
 
 
 @contextlib.contextmanager
-def ours(path: Path) -> Iterator[Top]:
-    """Our search as users run it: every language at once."""
+def ours(path: Path, language_given: bool = False) -> Iterator[Top]:
+    """Our search as users run it: every language at once; or, with
+    `language_given`, restricted to the query's language (the language filter
+    of the UI), to tell cross-language interference from analysis."""
     with Index(path).searcher() as searcher:
 
-        def top(text: str) -> list[str]:
+        def top(q: Query) -> list[str]:
+            lang = q.lang if language_given else None
             try:
-                return [hit.id for hit in search(searcher, text, per_page=TOP).results]
+                return [hit.id for hit in search(searcher, q.text, lang=lang, per_page=TOP).results]
             except BadQuery:  # e.g. only stopwords left
                 return []
 
@@ -437,8 +449,8 @@ def baseline(path: Path) -> Iterator[Top]:
     parser = QueryParser("text", ix.schema, group=OrGroup)
     with ix.searcher() as searcher:
 
-        def top(text: str) -> list[str]:
-            cleaned = OPERATORS.sub(lambda m: m.group().lower(), QUERY_SYNTAX.sub(" ", text))
+        def top(q: Query) -> list[str]:
+            cleaned = OPERATORS.sub(lambda m: m.group().lower(), QUERY_SYNTAX.sub(" ", q.text))
             return [hit["id"] for hit in searcher.search(parser.parse(cleaned), limit=TOP)]
 
         yield top
@@ -452,8 +464,8 @@ def fts5(docs: Sequence[dict]) -> Iterator[Top]:
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, tokenize='unicode61 remove_diacritics 2')")
     db.executemany("INSERT INTO docs VALUES (?, ?, ?)", ((d["id"], d["title"], d["body"]) for d in docs))
 
-    def top(text: str) -> list[str]:
-        terms = ['"' + w.replace('"', '""') + '"' for w in text.split() if any(ch.isalnum() for ch in w)]
+    def top(q: Query) -> list[str]:
+        terms = ['"' + w.replace('"', '""') + '"' for w in q.text.split() if any(ch.isalnum() for ch in w)]
         if not terms:
             return []
         sql = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?"
@@ -470,7 +482,9 @@ def fts5(docs: Sequence[dict]) -> Iterator[Top]:
 
 class UnionStem(Filter):
     """Every distinct stem of several stemming filters at the word's position
-    (the first filter's being the primary one), to test emitting both."""
+    (the first filter's being the primary one), to test emitting both. It is
+    pickled into the variant's index as a class of this script, so such an
+    index opens only here."""
 
     is_morph = True
 
@@ -482,7 +496,9 @@ class UnionStem(Filter):
             word, stems = t.text, []
             for stemmer in self.stemmers:
                 t.text = word
-                stems.extend(s.text for s in stemmer(iter([t])) if s.text not in stems)
+                for stemmed in stemmer(iter([t])):
+                    if stemmed.text not in stems:
+                        stems.append(stemmed.text)
             for stem in stems:
                 t.text = stem
                 yield t
@@ -524,15 +540,37 @@ def stemming(lang: str, factory: Callable[[], Filter]) -> Iterator[None]:
         analysis.analyzer_for.cache_clear()
 
 
+def library_state() -> dict:
+    """Which code was measured: figures compare only between runs of the same
+    state, and search/ changes between runs (the digest covers uncommitted edits)."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "search"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted((REPO / "search").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return {
+        "commit": commit or None,
+        "search_modified": bool(dirty),
+        "search_digest": digest.hexdigest(),
+        "analyzer_version": analysis.ANALYZER_VERSION,
+    }
+
+
 # -- metrics ------------------------------------------------------------------------
+
+QuerySets = dict[str, dict[str, list[Query]]]  # lang -> set -> queries
+Ranks = dict[str, dict[str, list[Rank]]]  # lang -> set -> rank of each query's target
 
 
 def rank(target: str, ids: list[str]) -> Rank:
     return ids.index(target) + 1 if target in ids else None
-
-
-def run(top: Top, queries: Sequence[Query]) -> list[Rank]:
-    return [rank(q.target, top(q.text)) for q in queries]
 
 
 def summary(ranks: Sequence[Rank]) -> dict:
@@ -545,8 +583,16 @@ def summary(ranks: Sequence[Rank]) -> dict:
     }
 
 
+def paired(mine: Sequence[Rank], other: Sequence[Rank]) -> dict:
+    """On how many queries one engine ranks the target higher or lower than
+    another: with 200 queries a difference of 0.005 is a single query, so the
+    averages alone do not say whether a change is noise."""
+    rr = [(1 / a if a else 0, 1 / b if b else 0) for a, b in zip(mine, other)]
+    return {"better": sum(a > b for a, b in rr), "worse": sum(a < b for a, b in rr)}
+
+
 def by_kind(queries: Sequence[Query], ranks: dict[str, list[Rank]]) -> dict[str, dict[str, dict]]:
-    """Success per perturbation kind (a known-item query counts under each of its kinds)."""
+    """Scores per perturbation kind (a known-item query counts under each of its kinds)."""
     kinds = sorted({k for q in queries for k in q.kinds})
     return {
         kind: {system: summary([r for q, r in zip(queries, rs) if kind in q.kinds]) for system, rs in ranks.items()}
@@ -554,7 +600,7 @@ def by_kind(queries: Sequence[Query], ranks: dict[str, list[Rank]]) -> dict[str,
     }
 
 
-def losses(queries: Sequence[Query], mine: list[Rank], other: list[Rank]) -> list[dict]:
+def losses(queries: Sequence[Query], mine: Sequence[Rank], other: Sequence[Rank]) -> list[dict]:
     """Queries the other engine puts in its top 10 and ours does not."""
     return [
         {"query": q.text, "original": q.original, "kinds": q.kinds, "target": q.target, "ours": a, "other": b}
@@ -565,138 +611,185 @@ def losses(queries: Sequence[Query], mine: list[Rank], other: list[Rank]) -> lis
 
 # -- running it all --------------------------------------------------------------------
 
-SYSTEMS = ("ours", "baseline", "fts5")
+SYSTEMS = ("ours", "ours_lang", "baseline", "fts5")
 REFERENCE = {"A": "baseline", "B": "fts5"}
 """The engine ours is judged against on each query set."""
 
 
+class Timer:
+    """Wall-clock time of each stage, shown as it ends (a run takes minutes)."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, label: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.stages[label] = round(time.perf_counter() - start, 1)
+        print(f"  {label}: {self.stages[label]} s", file=sys.stderr)
+
+
+def run(top: Top, queries: QuerySets) -> Ranks:
+    return {lang: {name: [rank(q.target, top(q)) for q in qs] for name, qs in sets.items()} for lang, sets in queries.items()}
+
+
+def compare_engines(tmp: Path, files: dict[str, Path], samples: dict[str, list[dict]], queries: QuerySets, timer: Timer) -> dict[str, Ranks]:
+    """Ours, baseline and FTS5 over one index holding every language's sample."""
+    docs = [d for sample in samples.values() for d in sample]
+    ranks: dict[str, Ranks] = {}
+    with timer("index ours"):
+        build_ours(tmp / "ours", list(files.values()))
+    with timer("query ours"), ours(tmp / "ours") as top:
+        ranks["ours"] = run(top, queries)
+    with timer("query ours, language given"), ours(tmp / "ours", language_given=True) as top:
+        ranks["ours_lang"] = run(top, queries)
+    with timer("index baseline"):
+        build_baseline(tmp / "baseline", docs)
+    with timer("query baseline"), baseline(tmp / "baseline") as top:
+        ranks["baseline"] = run(top, queries)
+    with timer("index+query fts5"), fts5(docs) as top:
+        ranks["fts5"] = run(top, queries)
+    return ranks
+
+
+def compare_stemmers(tmp: Path, lang: str, file: Path, queries: dict[str, list[Query]], timer: Timer) -> dict[str, dict[str, list[Rank]]]:
+    """variant -> set -> ranks, each variant with an index of its own holding
+    only `lang`'s sample, so that the variants differ in nothing else."""
+    out = {}
+    for name, factory in VARIANTS[lang].items():
+        path = tmp / f"{lang}-{name}"
+        with stemming(lang, factory):
+            with timer(f"index {lang} {name}"):
+                build_ours(path, [file])
+            with timer(f"query {lang} {name}"), ours(path) as top:
+                out[name] = run(top, {lang: queries})[lang]
+    return out
+
+
+def current_variant(lang: str) -> str | None:
+    """The variant the product uses now (None if it is none of them)."""
+    current = describe(analysis.STEMMERS[lang]())
+    return next((name for name, factory in VARIANTS[lang].items() if describe(factory()) == current), None)
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
-    timings: dict[str, float] = {}
+    timer = Timer()
+    library = library_state()  # before the run: modules are imported, later edits are not measured
+    with timer("sample and build queries"):
+        samples = {lang: load_sample(args.corpora, lang, args.docs, args.seed) for lang in args.langs}
+        queries = {lang: build_queries(samples[lang], lang, args.queries, args.seed, args.perturb_share) for lang in args.langs}
+    with tempfile.TemporaryDirectory(prefix="evaluate-") as tmpdir:
+        tmp = Path(tmpdir)
+        files = {lang: write_jsonl(tmp / f"{lang}.jsonl", samples[lang]) for lang in args.langs}
+        ranks = compare_engines(tmp, files, samples, queries, timer)
+        stemmer_langs = [lang for lang in VARIANTS if lang in args.langs] if args.variants else []
+        variant_ranks = {lang: compare_stemmers(tmp, lang, files[lang], queries[lang], timer) for lang in stemmer_langs}
 
-    def timed(label: str, action: Callable[[], object]) -> None:
-        t = time.perf_counter()
-        action()
-        timings[label] = round(time.perf_counter() - t, 1)
-        print(f"  {label}: {timings[label]} s", file=sys.stderr)
+    def per_query(lang: str, q: Query, i: int) -> dict:
+        found = {system: ranks[system][lang][q.set][i] for system in SYSTEMS}
+        found.update({f"{lang}:{v}": rs[q.set][i] for v, rs in variant_ranks.get(lang, {}).items()})
+        return {**asdict(q), "ranks": found}
 
-    samples = {lang: load_sample(args.corpora, lang, args.docs, args.seed) for lang in args.langs}
-    queries = {lang: build_queries(samples[lang], lang, args.queries, args.seed) for lang in args.langs}
-    all_docs = [d for lang in args.langs for d in samples[lang]]
-    ranks: dict[str, dict[str, dict[str, list[Rank]]]] = {}  # system -> lang -> set -> ranks
+    def variant_table(lang: str) -> dict:
+        current = current_variant(lang)
+        table = {}
+        for name, sets in variant_ranks[lang].items():
+            table[name] = {
+                s: {**summary(rs), **(paired(rs, variant_ranks[lang][current][s]) if current else {})}
+                for s, rs in sets.items()
+            }
+        return {"current": current, "results": table}
 
-    def run_all(system: str, top: Top, langs: Sequence[str]) -> None:
-        ranks[system] = {lang: {s: run(top, qs) for s, qs in queries[lang].items()} for lang in langs}
-
-    with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
-        tmpdir = Path(tmp)
-        files = {lang: write_jsonl(tmpdir / f"{lang}.jsonl", samples[lang]) for lang in args.langs}
-        timed("index ours", lambda: build_ours(tmpdir / "ours", list(files.values())))
-        with ours(tmpdir / "ours") as top:
-            timed("query ours", lambda: run_all("ours", top, args.langs))
-        timed("index baseline", lambda: build_baseline(tmpdir / "baseline", all_docs))
-        with baseline(tmpdir / "baseline") as top:
-            timed("query baseline", lambda: run_all("baseline", top, args.langs))
-        with fts5(all_docs) as top:
-            timed("index+query fts5", lambda: run_all("fts5", top, args.langs))
-
-        variants: dict[str, dict] = {}
-        for lang in (l for l in VARIANTS if l in args.langs and args.variants):
-            current = describe(analysis.STEMMERS[lang]())
-            variants[lang] = {}
-            for name, factory in VARIANTS[lang].items():
-                path = tmpdir / f"{lang}-{name}"
-                with stemming(lang, factory):
-                    timed(f"index {lang} {name}", lambda: build_ours(path, [files[lang]]))
-                    with ours(path) as top:
-                        system = f"{lang}:{name}"
-                        timed(f"query {lang} {name}", lambda: run_all(system, top, [lang]))
-                variants[lang][name] = {
-                    "current": describe(factory()) == current,
-                    **{s: summary(ranks[f"{lang}:{name}"][lang][s]) for s in queries[lang]},
-                }
-
-    results = {
-        "config": {"docs": args.docs, "queries": args.queries, "seed": args.seed, "langs": list(args.langs), "top": TOP},
+    return {
+        "config": {
+            "docs": args.docs, "queries": args.queries, "seed": args.seed, "langs": list(args.langs),
+            "perturb_share": args.perturb_share, "top": TOP,
+        },
+        "library": library,
         "docs": {lang: len(samples[lang]) for lang in args.langs},
         "summary": {
-            lang: {
-                s: {system: summary(ranks[system][lang][s]) for system in SYSTEMS} for s in queries[lang]
-            }
-            for lang in args.langs
+            lang: {s: {system: summary(ranks[system][lang][s]) for system in SYSTEMS} for s in sets}
+            for lang, sets in queries.items()
+        },
+        "paired": {
+            lang: {s: paired(ranks["ours"][lang][s], ranks[REFERENCE[s]][lang][s]) for s in sets}
+            for lang, sets in queries.items()
         },
         "by_kind": {
-            lang: {s: by_kind(qs, {sys_: ranks[sys_][lang][s] for sys_ in SYSTEMS}) for s, qs in queries[lang].items()}
-            for lang in args.langs
+            lang: {s: by_kind(qs, {x: ranks[x][lang][s] for x in ("ours", "baseline", "fts5")}) for s, qs in sets.items()}
+            for lang, sets in queries.items()
         },
-        "variants": variants,
         "losses": {
-            lang: {
-                s: losses(qs, ranks["ours"][lang][s], ranks[REFERENCE[s]][lang][s]) for s, qs in queries[lang].items()
-            }
-            for lang in args.langs
+            lang: {s: losses(qs, ranks["ours"][lang][s], ranks[REFERENCE[s]][lang][s]) for s, qs in sets.items()}
+            for lang, sets in queries.items()
         },
-        "queries": [
-            {**asdict(q), "ranks": {system: ranks[system][lang][q.set][i] for system in ranks if lang in ranks[system]}}
-            for lang in args.langs
-            for qs in queries[lang].values()
-            for i, q in enumerate(qs)
-        ],
-        "timings_s": timings,
+        "variants": {lang: variant_table(lang) for lang in variant_ranks},
+        "queries": [per_query(lang, q, i) for lang, sets in queries.items() for qs in sets.values() for i, q in enumerate(qs)],
+        "timings_s": timer.stages,
         "runtime_s": round(time.perf_counter() - started, 1),
     }
-    return results
 
 
 # -- report ------------------------------------------------------------------------------
 
 
-def _fmt(s: dict) -> str:
-    return f"{s['success@10']:>6.3f} {s['mrr@10']:>6.3f}" if s["n"] else f"{'-':>6} {'-':>6}"
+def _cell(s: dict) -> str:
+    return f"{s['success@10']:.3f} {s['mrr@10']:.3f}" if s["n"] else "    -     -"
 
 
 def print_report(results: dict) -> None:
     """Plain tables: what engineers compare before and after an analyzer change."""
     cfg = results["config"]
-    print(f"\nRetrieval evaluation: {cfg['docs']} sampled articles per language, seed {cfg['seed']}, "
-          f"success@{TOP} and MRR@{TOP}")
-    print("A = known-item queries (rare title words, re-inflected/re-spelled); "
-          "B = question-style (sentence, 30% dropped, one word re-inflected)\n")
-    head = f"{'lang':<5}{'set':<4}{'docs':>6}{'queries':>8}  " + "  ".join(f"{s + ' S@10':>13} {'MRR':>4}" for s in SYSTEMS)
+    total = sum(results["docs"].values())
+    print(f"\nRetrieval evaluation: {total} articles ({', '.join(f'{l} {n}' for l, n in results['docs'].items())}) "
+          f"in one index, seed {cfg['seed']}; success@{TOP} and MRR@{TOP}")
+    print("A = known-item: 3-5 rare title words, at least one re-spelled or re-inflected")
+    print("B = question-style: a body sentence, 30% of its words dropped, one re-inflected, lowercased")
+    print("ours = search(lang=None) as users run it; ours(lang) = with the query's language given (diagnostic)")
+    lib = results["library"]
+    print(f"Library measured: commit {lib['commit']}{' + uncommitted changes in search/' if lib['search_modified'] else ''} "
+          f"(search/ digest {lib['search_digest']}), analyzer {lib['analyzer_version']}\n")
+    names = {"ours": "ours", "ours_lang": "ours(lang)", "baseline": "baseline", "fts5": "fts5"}
+    head = f"{'lang':<5}{'set':<4}{'queries':>7}   " + "   ".join(f"{names[x] + ' S@10':>11} {'MRR':>5}" for x in SYSTEMS)
     print(head)
     print("-" * len(head))
     for lang, sets in results["summary"].items():
         for s, systems in sets.items():
-            n = systems["ours"]["n"]
-            print(f"{lang:<5}{s:<4}{results['docs'][lang]:>6}{n:>8}  " + "  ".join(f"{_fmt(systems[x]):>18}" for x in SYSTEMS))
+            print(f"{lang:<5}{s:<4}{systems['ours']['n']:>7}   " + "   ".join(f"{_cell(systems[x]):>17}" for x in SYSTEMS))
 
-    print(f"\nSuccess@{TOP} by perturbation kind (ours / baseline / fts5; n = queries with that kind)")
+    print(f"\nSuccess@{TOP} by perturbation kind: ours / baseline / fts5 (n = queries with that kind)")
     for lang, sets in results["by_kind"].items():
         for s, kinds in sets.items():
             cells = [
-                f"{kind} {v['ours']['success@10']:.2f}/{v['baseline']['success@10']:.2f}/{v['fts5']['success@10']:.2f} (n={v['ours']['n']})"
+                f"{kind} {v['ours']['success@10']:.2f}/{v['baseline']['success@10']:.2f}/{v['fts5']['success@10']:.2f} n={v['ours']['n']}"
                 for kind, v in kinds.items()
             ]
             print(f"  {lang} {s}: " + "; ".join(cells))
 
     if results["variants"]:
-        print(f"\nStemming variants of our analyzer (that language's articles only; * = current)")
-        print(f"{'lang':<5}{'variant':<22}{'A S@10':>8}{'MRR':>7}{'B S@10':>9}{'MRR':>7}")
-        for lang, variants in results["variants"].items():
-            for name, v in variants.items():
-                mark = "*" if v["current"] else " "
-                print(f"{lang:<5}{mark}{name:<21}{_fmt(v['A']):>15}{_fmt(v['B']):>16}")
+        print("\nStemming variants of our analyzer, one index per variant with that language's articles only")
+        print("(* = current; +/- = queries the variant ranks the target higher/lower than the current one)")
+        print(f"{'lang':<5}{'variant':<21}{'A S@10':>7}{'MRR':>6}{'+/-':>9}{'B S@10':>9}{'MRR':>6}{'+/-':>9}")
+        for lang, table in results["variants"].items():
+            for name, v in table["results"].items():
+                mark = "*" if name == table["current"] else " "
+                cells = "".join(f"{_cell(v[s]):>13}{'+%d/-%d' % (v[s].get('better', 0), v[s].get('worse', 0)):>9}" for s in ("A", "B"))
+                print(f"{lang:<5}{mark}{name:<20}{cells}")
 
-    print(f"\nWhere ours misses (not in top {TOP}) and the reference finds it (A: baseline, B: fts5)")
+    print(f"\nOurs against the reference (A: baseline, B: fts5): queries ours ranks higher / lower, "
+          f"and those ours misses (not in top {TOP}) while the reference finds them")
     for lang, sets in results["losses"].items():
         for s, lost in sets.items():
-            print(f"  {lang} {s}: {len(lost)} of {results['summary'][lang][s]['ours']['n']}")
+            p = results["paired"][lang][s]
+            print(f"  {lang} {s}: higher {p['better']}, lower {p['worse']}, missed {len(lost)} of {results['summary'][lang][s]['ours']['n']}")
             for ex in lost[:MAX_EXAMPLES]:
                 print(f"      {ex['query']!r} (article: {ex['original']!r}; {', '.join(ex['kinds'])}; "
                       f"{REFERENCE[s]} rank {ex['other']})")
 
-    t = results["timings_s"]
-    print(f"\nRun time {results['runtime_s']} s; " + ", ".join(f"{k} {v} s" for k, v in t.items()))
+    stages = ", ".join(f"{k} {v}" for k, v in results["timings_s"].items())
+    print(f"\nRun time {results['runtime_s']} s (seconds per stage: {stages})")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -704,25 +797,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--docs", type=int, default=1500, help="articles sampled per language (default 1500)")
     p.add_argument("--queries", type=int, default=200, help="queries per language and set (default 200)")
     p.add_argument("--seed", type=int, default=1, help="seed of the sample and of the queries (default 1)")
+    p.add_argument("--perturb-share", type=float, default=PERTURB_SHARE,
+                   help=f"share of a known-item query's words written differently (default {PERTURB_SHARE}; "
+                        "1.0 makes set A a harder test of normalization and stemming)")
     p.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages (default ar,de,nl,en)")
     p.add_argument("--no-variants", dest="variants", action="store_false", help="skip the stemmer comparisons")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help=f"corpus folder (default {DEFAULT_CORPORA})")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default bench/results/evaluate.json)")
     args = p.parse_args(argv)
-    args.langs = tuple(l.strip() for l in args.langs.split(",") if l.strip())
-    unknown = [l for l in args.langs if l not in LANGS]
+    args.langs = tuple(lang.strip() for lang in args.langs.split(",") if lang.strip())
+    unknown = [lang for lang in args.langs if lang not in LANGS]
     if unknown:
         p.error(f"unknown language(s) {', '.join(unknown)}; use some of {', '.join(LANGS)}")
+    if not 0 <= args.perturb_share <= 1:
+        p.error("--perturb-share must be between 0 and 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    missing = [l for l in args.langs if not (args.corpora / f"{l}.jsonl.gz").is_file()]
+    missing = [lang for lang in args.langs if not (args.corpora / f"{lang}.jsonl.gz").is_file()]
     if missing:
-        # The corpora sit beside the repository, not in it; CI machines may not have them.
+        # The corpora sit beside the repository, never in it; CI machines may not have them.
         print(f"Nothing evaluated: no corpus for {', '.join(missing)} in {args.corpora} "
-              f"(expected ../shared/corpora/LANG.jsonl.gz beside the repository).", file=sys.stderr)
+              "(expected ../shared/corpora/LANG.jsonl.gz beside the repository, or give --corpora).", file=sys.stderr)
         return 0
     results = evaluate(args)
     print_report(results)
