@@ -34,6 +34,8 @@ exactly those words above ones that only match the stems."""
 TITLE_BODY_TIEBREAK = 0.3
 """A word found in both title and body scores as its better field plus this
 share of the other (as in Elasticsearch's best_fields), not as both added."""
+EXACT_WORD_BOOST = 1.0
+"""Weight of a word matched exactly as typed, on top of its stemmed match."""
 SHORT_QUERY = 4
 """Up to this many words, articles with all of them get their score doubled."""
 
@@ -271,7 +273,12 @@ def _word(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query 
             clauses.append(_best([wq.Term(fieldname, t) for t in terms[0]]))
         else:  # a hyphenated or joined word: US-Soldaten, 2.500-Mann
             clauses.append(wq.Phrase(fieldname, [alts[0] for alts in terms]))
-    return _best(clauses, TITLE_BODY_TIEBREAK, boost)
+    stemmed = _best(clauses, TITLE_BODY_TIEBREAK, boost)
+    exact = [t.text for t in exact_analyzer()(text)]
+    if scope == "title" or not exact or EXACT_WORD_BOOST == 0:
+        return stemmed
+    # The word as typed, where the article has it, adds to its stemmed match.
+    return wq.AndMaybe(stemmed, _sequence("exact", exact).with_boost(EXACT_WORD_BOOST * boost))
 
 
 def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:

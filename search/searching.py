@@ -151,8 +151,8 @@ def wanted_by_field(q: wq.Query) -> dict[str, Wanted]:
     def visit(node: wq.Query) -> None:
         if isinstance(node, wq.Not):
             return
-        if isinstance(node, wq.AndNot):
-            visit(node.a)
+        if isinstance(node, (wq.AndNot, wq.AndMaybe)):
+            visit(node.a)  # not what is excluded, nor the exact-form bonus (any language's words)
         elif isinstance(node, wq.Phrase):
             wanted.setdefault(node.fieldname, Wanted()).phrases.append(tuple(node.words))
         elif isinstance(node, wq.Term):
