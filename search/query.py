@@ -136,13 +136,16 @@ def parse(
     for lang in languages:
         keep_stopwords = bool(typed) and not _positions(lang, " ".join(typed), keep_stopwords=False)
         q = _expand(syntax, _Context(lang, source_lookup, keep_stopwords))
-        if q is None:
-            continue
-        if not _has_positive(q):  # only filters and exclusions: they apply to every article
-            return ParsedQuery({"*": wq.And([wq.Every(), q])}, words, typed)
-        parts[lang] = q if strict else _best_match(q)
+        if q is not None:
+            parts[lang] = q
     if not parts:
         raise BadQuery("The query has no words that can be searched for.")
+    if not any(_has_positive(q) for q in parts.values()):
+        # Only filters and exclusions ("lang:en -troops"): an article must pass
+        # every language's version, since only its own language's can fail it.
+        return ParsedQuery({"*": wq.And([wq.Every(), *parts.values()])}, words, typed)
+    if not strict:
+        parts = {lang: _best_match(q) for lang, q in parts.items()}
     return ParsedQuery(parts, words, typed)
 
 

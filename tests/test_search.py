@@ -258,3 +258,9 @@ def test_a_question_ranks_articles_in_its_own_language_first(tmp_path):
     with ix.searcher() as s:
         assert ids(search(s, "we are delighted to be able to come back"))[0] == "en-bath"
         assert ids(search(s, "actiegroep"))[0] == "nl-wah"
+
+
+def test_exclusions_alone_apply_in_every_language(searcher):
+    assert set(ids(search(searcher, "lang:de -Irak"))) == set()
+    assert set(ids(search(searcher, "-Truppen", per_page=20))) == {AR_TALKS, AR_SEAPR, NL}
+    assert set(ids(search(searcher, "lang:ar -الولايات", per_page=20))) == set()

@@ -26,8 +26,8 @@ def test_results_page_marks_words_and_sets_direction_per_result(client):
 
 def test_facet_and_page_links_keep_the_query(client):
     html = text(client.get("/?q=2500&per_page=2"))
-    assert 'href="/?q=2500&amp;per_page=2&amp;lang=ar"' in html
-    assert 'rel="next" href="/?q=2500&amp;per_page=2&amp;page=2"' in html
+    assert 'href="/?q=2500&amp;lang=ar&amp;per_page=2"' in html
+    assert 'rel="next" href="/?q=2500&amp;page=2&amp;per_page=2"' in html
     filtered = text(client.get("/?q=2500&per_page=2&lang=ar"))
     assert re.search(r'aria-current="true">\s*<bdi lang="ar">', filtered)
     assert "2 results" in filtered
@@ -60,3 +60,12 @@ def test_hostile_article_is_inert_everywhere(client):
         assert 'onmouseover=alert(1)"' not in html
     api = client.get("/api/search?q=troops").get_json()["results"][0]
     assert "<script>" not in api["snippet"] and "<mark>Troops</mark>" in api["snippet"]
+
+
+def test_unknown_url_parameters_do_not_reach_links(client):
+    for extra in ("endpoint=1", "_method=POST", "_external=1", "_anchor=x"):
+        response = client.get(f"/?q=2500&per_page=2&{extra}", headers={"Host": "evil.example"})
+        assert response.status_code == 200
+        html = text(response)
+        assert "evil.example" not in html and "#x" not in html
+        assert 'href="/?q=2500&amp;page=2&amp;per_page=2"' in html

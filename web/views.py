@@ -28,9 +28,14 @@ def helpers() -> dict:
     return {"languages": LANGUAGES, "page_url": page_url}
 
 
+SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page")
+
+
 def page_url(**changes) -> str:
-    """This page's URL with some parameters changed (None removes one)."""
-    args = {k: v for k, v in request.args.items() if k != "partial"}
+    """This search's URL with some parameters changed (None removes one).
+    Only search parameters are carried over: anything else a client adds
+    (Flask's `_external`, `endpoint`...) must not reach url_for."""
+    args = {k: request.args.get(k) for k in SEARCH_PARAMETERS}
     args.update(changes)
     return url_for("views.search_page", **{k: v for k, v in args.items() if v not in (None, "")})
 
