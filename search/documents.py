@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -196,13 +197,28 @@ def decode(data: bytes) -> tuple[str | None, str]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None:
+        text = _mostly_utf8(data) or _detected(data)
+        if text is None:
             return None, "not text in any known encoding"
-        text = str(best)
     if not text.strip():
         return None, "empty file"
     return text, ""
+
+
+MAX_BAD_BYTES = 0.01
+"""UTF-8 text with at most this share of invalid bytes is read as UTF-8 (bad
+bytes become U+FFFD) rather than guessed to be in another encoding."""
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    text = data.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
+    return text if bad <= MAX_BAD_BYTES * len(text) else None
+
+
+def _detected(data: bytes) -> str | None:
+    best = from_bytes(data).best()
+    return None if best is None else str(best)
 
 
 def _text_record(text: str) -> dict:
@@ -221,6 +237,8 @@ def _json_lines(text: str) -> Iterator[tuple[int, object]]:
 
 
 def _simple(value: object) -> bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN and Infinity are not valid JSON for API clients
     return isinstance(value, (str, int, float, bool)) and len(str(value)) <= _MAX_EXTRA
 
 

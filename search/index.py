@@ -185,7 +185,7 @@ class Index:
             fresh = rebuild or live is None
             gen = self._new_generation() if fresh else live
             try:
-                report = self._write(gen, paths, fresh, on_bytes)
+                report = self._write(gen, paths, fresh, on_bytes, carry_from=live if fresh else None)
             except BaseException:
                 if fresh:
                     shutil.rmtree(gen, ignore_errors=True)
@@ -223,8 +223,15 @@ class Index:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _write(
-        self, gen: Path, roots: list[Path], fresh: bool, on_bytes: Callable[[int], None] | None
+        self,
+        gen: Path,
+        roots: list[Path],
+        fresh: bool,
+        on_bytes: Callable[[int], None] | None,
+        carry_from: Path | None = None,
     ) -> IndexReport:
+        """Index the articles under `roots` into `gen`. A rebuild (`carry_from`
+        the live generation) keeps the articles of files it could not read."""
         report = IndexReport()
         ix = whoosh.index.open_dir(str(gen))
         existing = {} if fresh else _existing(ix)
@@ -239,6 +246,11 @@ class Index:
                     files_read.add(item.path)
                 else:
                     self._index_article(writer, item, existing, seen, report)
+            if carry_from is not None:
+                unreadable = {str(Path(path).resolve()) for path, _ in report.skipped}
+                for article, fingerprint in _articles_from(carry_from, unreadable, seen):
+                    writer.get().add_document(**_fields(article, fingerprint))
+                    report.unchanged += 1
             for doc_id in _removed(existing, seen, files_read, roots):
                 writer.get().delete_by_term("id", doc_id)
                 report.removed += 1
@@ -392,6 +404,19 @@ def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
         prints = reader.column_reader("fingerprint")
         origins = reader.column_reader("origin")
         return {ids[d]: (prints[d], origins[d]) for d in reader.all_doc_ids()}
+
+
+def _articles_from(gen: Path, origins: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:
+    """The articles (with fingerprints) of a generation that came from `origins`."""
+    with whoosh.index.open_dir(str(gen)).reader() as reader:
+        origin_of = reader.column_reader("origin")
+        fingerprint_of = reader.column_reader("fingerprint")
+        for docnum in reader.all_doc_ids():
+            if origin_of[docnum] in origins:
+                article = stored_article(reader.stored_fields(docnum))
+                if article.id not in skip_ids:
+                    article.origin = origin_of[docnum]
+                    yield article, fingerprint_of[docnum]
 
 
 def _removed(existing: dict, seen: dict, files_read: set[str], roots: list[Path]) -> list[str]:

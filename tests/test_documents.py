@@ -88,3 +88,21 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_is_read(tmp_path):
 def test_a_missing_path_is_reported():
     _, skipped = read("/no/such/folder")
     assert skipped == {"/no/such/folder": "no such file or folder"}
+
+
+def test_a_stray_byte_does_not_spoil_or_drop_a_utf8_file(tmp_path):
+    german = (SEEDS / "000_7267d5031a40e129.txt").read_bytes()
+    arabic = (SEEDS / "002_b3527174807ffdab.txt").read_bytes()
+    (tmp_path / "de.txt").write_bytes(german[:3000] + b"\x96 ende")
+    (tmp_path / "ar.txt").write_bytes(arabic + b"\xff")
+    articles, skipped = read(tmp_path)
+    assert not skipped
+    by_id = {a.id: a for a in articles}
+    assert "Militärpräsenz" in by_id["de"].title and "\ufffd" in by_id["de"].body
+    assert by_id["ar"].title.startswith("الولايات المتحدة")
+
+
+def test_non_finite_numbers_are_not_kept(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"id": "n", "title": "T", "body": "B", "score": NaN, "rank": 3}\n', "utf-8")
+    articles, _ = read(tmp_path)
+    assert articles[0].extra == {"rank": 3}

@@ -174,3 +174,19 @@ def test_articles_in_none_of_our_languages_are_indexed_as_neutral(tmp_path):
     assert ix.get("fr").lang == "und"
     assert ix.get("tagged").lang == "de"
     assert ids(ix, "élections") == {"fr"}
+
+
+def test_a_rebuild_keeps_the_articles_of_files_it_cannot_read(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "a", "lang": "en", "title": "Alpha", "body": "one"}])
+    packed = folder / "b.jsonl.gz"
+    packed.write_bytes(gzip.compress(b'{"id": "b", "lang": "en", "title": "Beta", "body": "two"}\n'))
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    packed.write_bytes(packed.read_bytes()[:20])  # corrupt now
+    report = ix.update([folder], rebuild=True)
+    assert report.rebuilt and report.added == 1 and report.unchanged == 1
+    assert [p for p, _ in report.skipped] == [str(packed)]
+    assert all_ids(ix) == {"a", "b"}
+    assert ids(ix, "Beta") == {"b"}
