@@ -124,25 +124,36 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
     if results.suggestion:
         click.echo(f"Did you mean: {results.suggestion}")
     for n, hit in enumerate(results.results, first + 1):
-        meta = " · ".join(x for x in (hit.lang, hit.source, hit.date) if x)
-        click.echo(f"\n{n}. {_display(hit.title, tty)}  [{meta}]  ({hit.id}, score {hit.score})")
-        click.echo("   " + _display(_terminal_snippet(hit.snippet, tty), tty))
+        meta = _display(" · ".join(x for x in (hit.lang, hit.source, hit.date) if x), tty)
+        click.echo(f"\n{n}. {_display(hit.title, tty)}  [{meta}]  ({_display(hit.id, tty)}, score {hit.score})")
+        click.echo("   " + _terminal_snippet(hit.snippet, tty))
     if results.facets.get("lang"):
         click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in results.facets["lang"].items()))
 
 
+_MARK_START, _MARK_END = "\ue000", "\ue001"  # private-use placeholders for <mark>
+
+
 def _terminal_snippet(snippet: str, tty: bool) -> str:
-    """<mark> becomes reverse video on a terminal and **word** in a pipe."""
+    """A snippet for a terminal: its text made safe and displayable, then
+    marks as reverse video (on a terminal) or **word** (in a pipe)."""
     start, end = ("\x1b[1;7m", "\x1b[0m") if tty else ("**", "**")
-    return html.unescape(snippet.replace("<mark>", start).replace("</mark>", end))
+    text = html.unescape(snippet.replace("<mark>", _MARK_START).replace("</mark>", _MARK_END))
+    return _display(text, tty).replace(_MARK_START, start).replace(_MARK_END, end)
 
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _display(text: str, tty: bool) -> str:
-    """Arabic shaped and put in visual order, for terminals that cannot do it
-    themselves; text sent to a pipe stays as stored."""
+    """Text safe to print: control characters from articles (terminal escape
+    sequences) removed, and on a terminal Arabic shaped and put in visual
+    order, for terminals that cannot do it themselves; a pipe gets Arabic as
+    stored."""
+    text = _CONTROL.sub("", text)
     if not tty or not _ARABIC.search(text):
         return text
     import arabic_reshaper

@@ -93,3 +93,14 @@ def test_arabic_is_shaped_for_terminals_only():
     assert _display(word, tty=False) == word
     shown = _display(word, tty=True)
     assert shown != word and any("\ufe70" <= ch <= "\ufeff" for ch in shown)  # presentation forms, visual order
+
+
+def test_terminal_escape_sequences_in_articles_are_not_printed(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "esc", "lang": "en", "title": "Evil \x1b]0;PWNED\x07\x1b[2J title",
+                                      "body": "troops \x1b[31mred\x1b[0m here"}])
+    run("index", str(folder), "--index-dir", str(tmp_path / "ix"))
+    done = run("query", "troops", "--index-dir", str(tmp_path / "ix"))
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    assert "**troops**" in done.stdout and "Evil ]0;PWNED" in done.stdout

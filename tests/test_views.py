@@ -69,3 +69,36 @@ def test_unknown_url_parameters_do_not_reach_links(client):
         html = text(response)
         assert "evil.example" not in html and "#x" not in html
         assert 'href="/?q=2500&amp;page=2&amp;per_page=2"' in html
+
+
+def test_ids_with_slashes_and_dot_segments_link_to_their_article(tmp_path):
+    from search.index import Index
+    from web import create_app
+
+    from .conftest import write_jsonl
+
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "a/./b", "lang": "en", "title": "Dots", "body": "troops"},
+                                       {"id": "../x", "lang": "en", "title": "Up", "body": "troops"}])
+    Index(tmp_path / "ix").update([tmp_path / "a.jsonl"])
+    client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "RATE_LIMIT": ""}).test_client()
+    links = re.findall(r'<h2><a href="([^"]+)"', text(client.get("/?q=troops")))
+    assert sorted(links) == ["/articles/..%2Fx?q=troops", "/articles/a%2F.%2Fb?q=troops"]
+    assert [client.get(link).status_code for link in links] == [200, 200]
+
+
+def test_live_search_errors_come_as_a_fragment_and_bad_filters_are_not_kept(client):
+    fragment = text(client.get("/?q=*&partial=1"))
+    assert fragment.lstrip().startswith('<p class="error" role="alert">')
+    page = text(client.get("/?q=Irak&lang=fr"))
+    assert 'name="lang" value="fr"' not in page
+    kept = text(client.get("/?q=Irak&source=CNN&per_page=5"))
+    assert 'name="source" value="CNN"' in kept and 'name="per_page" value="5"' in kept
+
+
+def test_without_an_index_clients_get_a_503_without_server_paths(tmp_path):
+    from web import create_app
+
+    client = create_app({"INDEX_DIR": str(tmp_path / "secret"), "RATE_LIMIT": ""}).test_client()
+    for path in ("/api/search?q=x", "/healthz", "/?q=x"):
+        response = client.get(path)
+        assert response.status_code == 503 and b"secret" not in response.data

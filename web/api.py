@@ -9,7 +9,7 @@ from search.index import stored_article
 
 from . import openapi
 from .data import search_data
-from .errors import RequestError
+from .errors import RequestError, from_library
 from .searcher import get_index, get_searcher
 
 bp = Blueprint("api", __name__)
@@ -43,7 +43,7 @@ def health():
         documents = get_searcher().doc_count()
         generation = get_index().generation_name()
     except SearchError as exc:
-        response = jsonify({"status": "unavailable", "message": str(exc)})
+        response = jsonify({"status": "unavailable", "message": from_library(exc).message})
         response.status_code = 503
         return response
     return jsonify({"status": "ok", "documents": documents, "generation": generation})

@@ -3,7 +3,7 @@ API, an HTML page otherwise. A client never sees a traceback."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from search.errors import BadQuery, IndexNotFound, IndexOutdated, SearchError
@@ -21,7 +21,8 @@ def from_library(exc: SearchError) -> RequestError:
     if isinstance(exc, BadQuery):
         return RequestError(str(exc), "bad_query", 400)
     if isinstance(exc, (IndexNotFound, IndexOutdated)):
-        return RequestError(str(exc), "index_unavailable", 503)
+        current_app.logger.error("index unavailable: %s", exc)  # the details (paths) stay in the log
+        return RequestError("The search index is not available right now; please try again later.", "index_unavailable", 503)
     return RequestError(str(exc), "error", 400)
 
 
@@ -34,6 +35,8 @@ def respond(error: RequestError):
         response = jsonify({"error": {"code": error.code, "message": error.message}})
         response.status_code = error.status
         return response
+    if request.args.get("partial"):  # live search swaps this into the results area
+        return render_template("views/_results.html", error=error), error.status
     return render_template("error.html", error=error), error.status
 
 

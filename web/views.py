@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
-from flask import Blueprint, abort, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 
 from search.index import stored_article
 from search.languages import LANGUAGES
@@ -23,9 +23,17 @@ def safe_url(url: str) -> bool:
     return urlsplit(url.strip()).scheme.lower() in ("http", "https")
 
 
+@bp.app_template_global()
+def article_url(doc_id: str, query: str = "") -> str:
+    """An article page's URL. Every character of the id is escaped, "/"
+    included, so ids like "a/./b" or "../x" reach the page unchanged."""
+    url = f"{request.script_root}/articles/{quote(doc_id, safe='')}"
+    return url + (f"?{urlencode({'q': query})}" if query else "")
+
+
 @bp.app_context_processor
 def helpers() -> dict:
-    return {"languages": LANGUAGES, "page_url": page_url}
+    return {"languages": LANGUAGES, "page_url": page_url, "max_depth": current_app.config["MAX_DEPTH"]}
 
 
 SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page")
@@ -52,8 +60,10 @@ def search_page():
         except RequestError as exc:
             error, status = exc, exc.status
     template = "views/_results.html" if request.args.get("partial") else "views/search.html"
+    lang = request.args.get("lang", "")
     return render_template(template, query=query, results=results, took_ms=took_ms, error=error,
-                           lang=request.args.get("lang", "")), status
+                           lang=lang if lang in LANGUAGES else "",
+                           source=request.args.get("source", ""), per_page=request.args.get("per_page", "")), status
 
 
 @bp.get("/articles/<path:doc_id>")
