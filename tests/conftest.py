@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -80,6 +81,18 @@ def client(app):
     return app.test_client()
 
 
+def search_command(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the `search` command in its own process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def index_command(*args: str) -> None:
+    """`search index ...`, which must succeed."""
+    done = search_command("index", *args)
+    assert done.returncode == 0, done.stderr
+
+
 class LiveServer:
     """`search serve` in a real process on a free localhost port."""
 
@@ -121,6 +134,16 @@ class LiveServer:
     def json(self, path: str):
         status, _, body = self.get(path)
         return status, json.loads(body)
+
+    def seconds_until_found(self, query: str, doc_id: str, within: float = 10.0) -> float:
+        """How long until a search for `query` finds `doc_id` (fails after `within` s)."""
+        started = time.monotonic()
+        while time.monotonic() - started < within:
+            _, data = self.json(f"/api/search?q={urllib.parse.quote(query)}")
+            if any(r["id"] == doc_id for r in data.get("results", [])):
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise AssertionError(f"{doc_id} was not found within {within} s")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -1,22 +1,15 @@
 """The `search` command, run as a user runs it (a real process)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from search.cli import _display
 
-from .conftest import SEEDS, write_jsonl
+from .conftest import SEEDS, search_command, write_jsonl
 
 
-def run(*args, cwd=None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "search", *args],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120,
-    )
+run = search_command
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEEDS, LiveServer, write_jsonl
+from .conftest import SEEDS, LiveServer, index_command, write_jsonl
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 QUERIES = ["Truppen", "القوات الأمريكية", "troepen", "2500 Soldaten", "harbour", "ferry OR lighthouse",
@@ -92,21 +90,6 @@ def write_articles(folder: Path, start: int, count: int, tag: str) -> None:
     ])
 
 
-def index(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "search", "index", *args], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-
-
-def appears(server: LiveServer, query: str, doc_id: str, within: float = 10.0) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        _, data = server.json(f"/api/search?q={urllib.parse.quote(query)}")
-        if any(r["id"] == doc_id for r in data.get("results", [])):
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"{doc_id} did not appear within {within}s")
-
-
 def rss_kb(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
@@ -128,7 +111,7 @@ def corpus_server(tmp_path):
     folder, ix_dir = tmp_path / "articles", tmp_path / "ix"
     folder.mkdir()
     write_articles(folder, 0, 600, "base")
-    index(str(SEEDS), str(folder), "--index-dir", str(ix_dir))
+    index_command(str(SEEDS), str(folder), "--index-dir", str(ix_dir))
     server = LiveServer(ix_dir, env={"SEARCH_REFRESH_SECONDS": "0.5"})
     yield server, folder
     server.stop()
@@ -143,11 +126,11 @@ def test_no_request_fails_while_the_index_is_updated_and_rebuilt(corpus_server):
         delays = []
         for n in range(3):  # incremental updates
             write_articles(folder, 1000 + n * 50, 50, f"update{n}")
-            index(*seeds_and_folder)
-            delays.append(appears(server, f"update{n}", f"update{n}-{1000 + n * 50}"))
+            index_command(*seeds_and_folder)
+            delays.append(server.seconds_until_found(f"update{n}", f"update{n}-{1000 + n * 50}"))
         write_articles(folder, 2000, 50, "rebuilt")
-        index(*seeds_and_folder, "--rebuild")
-        delays.append(appears(server, "rebuilt", "rebuilt-2000"))
+        index_command(*seeds_and_folder, "--rebuild")
+        delays.append(server.seconds_until_found("rebuilt", "rebuilt-2000"))
         time.sleep(2)
     figures = load.figures() | {"visible_after_s": [round(d, 2) for d in delays]}
     record("updates_and_rebuild_under_load", figures)
@@ -172,7 +155,7 @@ def test_memory_and_file_descriptors_stay_flat_over_a_soak(corpus_server):
         for n in range(4):  # index changes make every worker reopen its searcher
             time.sleep(3)
             write_articles(folder, 5000 + n * 10, 10, f"soak{n}")
-            index(str(SEEDS), str(folder), "--index-dir", str(server.index_dir))
+            index_command(str(SEEDS), str(folder), "--index-dir", str(server.index_dir))
         changing.wait()
     time.sleep(1)
     burst(800)  # every worker has reopened on the last change

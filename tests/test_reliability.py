@@ -7,7 +7,6 @@ kills it with SIGKILL, as an OOM killer or a power cut would.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 from search.index import Index
 from search.searching import search
 
-from .conftest import SEEDS, write_jsonl
+from .conftest import SEEDS, search_command, write_jsonl
 
 PER_FILE = 10
 
@@ -57,7 +56,7 @@ def start_index(*args: str) -> subprocess.Popen:
 
 
 def run_index(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "search", "index", *args], capture_output=True, text=True, timeout=300)
+    return search_command("index", *args)
 
 
 def kill_after(args: tuple[str, ...], seconds: float) -> bool:
@@ -170,7 +169,6 @@ def test_a_newer_programs_index_is_refused_with_an_explanation(tmp_path):
     assert run_index(str(SEEDS), "--index-dir", str(ix_dir)).returncode == 0
     meta_path = Index(ix_dir)._generation() / "meta.json"
     meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "format": 2, "program_version": "9.9"}))
-    done = subprocess.run([sys.executable, "-m", "search", "query", "Truppen", "--index-dir", str(ix_dir)],
-                          capture_output=True, text=True)
+    done = search_command("query", "Truppen", "--index-dir", str(ix_dir))
     assert done.returncode == 1 and "newer version of this program (9.9" in done.stderr
     assert "Traceback" not in done.stderr

@@ -1,12 +1,8 @@
 """`search serve` as a real process: HTTP, live index changes, no failed request."""
 
-import json
-import subprocess
-import sys
 import threading
-import time
 
-from .conftest import SEEDS, LiveServer, write_jsonl
+from .conftest import SEEDS, LiveServer, index_command, write_jsonl
 
 
 def test_serves_the_api_page_and_widget_over_http(live_server):
@@ -37,17 +33,12 @@ def test_fresh_checkout_serve_indexes_the_seeds_first(tmp_path):
         server.stop()
 
 
-def index(*args) -> None:
-    done = subprocess.run([sys.executable, "-m", "search", "index", *args], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-
-
 def test_updates_and_rebuilds_become_searchable_without_a_restart_or_a_failed_request(tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
     write_jsonl(folder / "a.jsonl", [{"id": "a", "lang": "en", "title": "Harbour news", "body": "Ships in the harbour."}])
     ix_dir = tmp_path / "ix"
-    index(str(folder), "--index-dir", str(ix_dir))
+    index_command(str(folder), "--index-dir", str(ix_dir))
     server = LiveServer(ix_dir)
     failures: list[str] = []
     requests = 0
@@ -61,25 +52,16 @@ def test_updates_and_rebuilds_become_searchable_without_a_restart_or_a_failed_re
             if status != 200:
                 failures.append(f"{status} {body[:200]!r}")
 
-    def appears(query: str, doc_id: str, within: float = 10.0) -> float:
-        started = time.monotonic()
-        while time.monotonic() - started < within:
-            _, data = server.json(f"/api/search?q={query}")
-            if any(r["id"] == doc_id for r in data.get("results", [])):
-                return time.monotonic() - started
-            time.sleep(0.1)
-        raise AssertionError(f"{doc_id} did not appear within {within}s")
-
     workers = [threading.Thread(target=load) for _ in range(3)]
     try:
         for w in workers:
             w.start()
         write_jsonl(folder / "b.jsonl", [{"id": "b", "lang": "en", "title": "Lighthouse", "body": "A lighthouse by the harbour."}])
-        index(str(folder), "--index-dir", str(ix_dir))
-        assert appears("lighthouse", "b") < 5
+        index_command(str(folder), "--index-dir", str(ix_dir))
+        assert server.seconds_until_found("lighthouse", "b") < 5
         write_jsonl(folder / "c.jsonl", [{"id": "c", "lang": "en", "title": "Ferry", "body": "The ferry left the harbour."}])
-        index(str(folder), "--index-dir", str(ix_dir), "--rebuild")
-        assert appears("ferry", "c") < 5
+        index_command(str(folder), "--index-dir", str(ix_dir), "--rebuild")
+        assert server.seconds_until_found("ferry", "c") < 5
         _, data = server.json("/api/search?q=harbour")
         assert data["total"] == 3
     finally:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from search.languages import LANGUAGES
 
 _STRING = {"type": "string"}
+_ARTICLE_FIELDS = {
+    "id": _STRING,
+    "title": _STRING,
+    "lang": {"type": "string", "enum": list(LANGUAGES)},
+    "source": _STRING,
+    "url": _STRING,
+    "date": _STRING,
+}
 
 SCHEMAS = {
     "Hit": {
@@ -12,12 +20,7 @@ SCHEMAS = {
         "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet"],
         "additionalProperties": False,
         "properties": {
-            "id": _STRING,
-            "title": _STRING,
-            "lang": {"type": "string", "enum": list(LANGUAGES)},
-            "source": _STRING,
-            "url": _STRING,
-            "date": _STRING,
+            **_ARTICLE_FIELDS,
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "Safe HTML: escaped text, matched words in <mark>."},
         },
@@ -49,13 +52,8 @@ SCHEMAS = {
         "required": ["id", "title", "body", "lang", "source", "url", "date", "extra"],
         "additionalProperties": False,
         "properties": {
-            "id": _STRING,
-            "title": _STRING,
+            **_ARTICLE_FIELDS,
             "body": _STRING,
-            "lang": {"type": "string", "enum": list(LANGUAGES)},
-            "source": _STRING,
-            "url": _STRING,
-            "date": _STRING,
             "extra": {"type": "object"},
         },
     },
