@@ -164,6 +164,18 @@ def test_widget_on_another_origin_returns_isolated_rtl_aware_results(host_site, 
     page.screenshot(path=str(_shot("widget-on-host-page")))
 
 
+def test_widget_pages_keep_keyboard_focus(host_site, page):
+    page.goto(host_site)
+    page.locator("multilingual-search input").press_sequentially("2500", delay=20)  # 5 results, 3 per page
+    next_button = page.locator("multilingual-search nav button", has_text="Next")
+    next_button.wait_for()
+    next_button.focus()
+    page.keyboard.press("Enter")
+    page.locator("multilingual-search nav .status", has_text="2 / 2").wait_for()
+    focused = page.evaluate("document.querySelector('multilingual-search').shadowRoot.activeElement.textContent")
+    assert focused == "‹ Previous"  # Next is disabled on the last page: focus moves, not lost
+
+
 def test_widget_shows_hostile_text_inert(host_site, page):
     page.goto(host_site)
     page.locator("multilingual-search input").press_sequentially("troops", delay=20)

@@ -174,10 +174,14 @@
         const next = el("button", { type: "button", text: "Next ›" });
         prev.disabled = data.page <= 1;
         next.disabled = data.page >= pages;
-        prev.addEventListener("click", () => { this.page -= 1; this.search(); });
-        next.addEventListener("click", () => { this.page += 1; this.search(); });
+        prev.addEventListener("click", () => { this.page -= 1; this.refocus = "prev"; this.search(); });
+        next.addEventListener("click", () => { this.page += 1; this.refocus = "next"; this.search(); });
         this.nav.append(prev, el("span", { class: "status", text: `${data.page} / ${pages}` }), next);
+        // Keep keyboard focus on the page buttons, which were just replaced.
+        const wanted = this.refocus === "prev" ? prev : this.refocus === "next" ? next : null;
+        if (wanted) (wanted.disabled ? (wanted === prev ? next : prev) : wanted).focus();
       }
+      this.refocus = null;
     }
   }
 
