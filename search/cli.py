@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import IndexNotFound, SearchError
+from .errors import SearchError
 from .index import Index
 from .searching import search
 
