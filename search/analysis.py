@@ -96,6 +96,7 @@ _ARABIC_FOLD = str.maketrans(
 )
 
 
+@lru_cache(maxsize=200_000)  # words repeat: most tokens are folded once per process
 def fold_marks(text: str) -> str:
     """Remove diacritics of every script (é → e, harakat) and fold Arabic
     orthographic variants (إ → ا, ة → ه, ؤ/ئ → ء)."""
