@@ -325,8 +325,12 @@ class Index:
 
     def get(self, doc_id: str) -> Article | None:
         with self.searcher() as searcher:
-            stored = searcher.document(id=doc_id)
-        return None if stored is None else stored_article(stored)
+            return article_by_id(searcher, doc_id)
+
+
+def article_by_id(searcher: Searcher, doc_id: str) -> Article | None:
+    stored = searcher.document(id=doc_id)
+    return None if stored is None else stored_article(stored)
 
 
 class _LazyWriter:

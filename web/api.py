@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from search.errors import SearchError
-from search.index import stored_article
+from search.index import article_by_id
 
 from . import openapi
 from .data import search_data
@@ -25,10 +25,10 @@ def search_api():
 
 @bp.get("/api/articles/<path:doc_id>")
 def article_api(doc_id: str):
-    stored = get_searcher().document(id=doc_id)
-    if stored is None:
+    article = article_by_id(get_searcher(), doc_id)
+    if article is None:
         raise RequestError(f"No article with id {doc_id!r}.", "not_found", 404)
-    return jsonify(stored_article(stored).to_dict())
+    return jsonify(article.to_dict())
 
 
 @bp.get("/openapi.json")

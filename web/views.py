@@ -6,7 +6,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 
-from search.index import stored_article
+from search.index import article_by_id
 from search.languages import LANGUAGES
 from search.searching import mark_article
 
@@ -68,10 +68,9 @@ def search_page():
 
 @bp.get("/articles/<path:doc_id>")
 def article_page(doc_id: str):
-    stored = get_searcher().document(id=doc_id)
-    if stored is None:
+    article = article_by_id(get_searcher(), doc_id)
+    if article is None:
         abort(404, f"No article with id {doc_id!r}.")
-    article = stored_article(stored)
     query = request.args.get("q", "")
     title_html, body_html = mark_article(article, query)
     return render_template("views/article.html", article=article, query=query,
