@@ -42,8 +42,11 @@ def search(
     page: int = 1,
     per_page: int = 10,
     time_limit: float = TIME_LIMIT,
+    snippets: bool = True,
 ) -> SearchResults:
-    """Search every language at once (or only `lang`), best matches first."""
+    """Search every language at once (or only `lang`), best matches first.
+    Without `snippets` every hit's snippet is empty, which saves analyzing the
+    hits' text when only ids and scores are wanted."""
     if page < 1:
         raise BadQuery("page must be 1 or more.")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -77,7 +80,7 @@ def search(
     if source:
         facets["source"] = _facet(searcher, query, "source", {"lang": code}, time_limit)
     total = len(results)
-    wanted = wanted_by_field(query)
+    wanted = wanted_by_field(query) if snippets else None
     hits = [_hit(hit, wanted) for hit in results[(page - 1) * per_page : page * per_page]]
     suggestion = None
     if total < SUGGEST_BELOW:
@@ -195,11 +198,11 @@ def mark_article(article: Article, text: str) -> tuple[str, str]:
     )
 
 
-def _hit(hit, wanted: dict[str, Wanted]) -> Hit:
+def _hit(hit, wanted: dict[str, Wanted] | None) -> Hit:
+    """A result; with its snippet unless `wanted` is None."""
     stored = hit.fields()
     lang = stored.get("lang", "")
     body = stored.get("body", "")
-    spans = _spans(body, lang, wanted)
     return Hit(
         id=stored["id"],
         title=stored.get("title", ""),
@@ -208,7 +211,7 @@ def _hit(hit, wanted: dict[str, Wanted]) -> Hit:
         url=stored.get("url", ""),
         date=stored.get("date", ""),
         score=round(hit.score, 4),
-        snippet=snippet(body, spans),
+        snippet=snippet(body, _spans(body, lang, wanted)) if wanted is not None else "",
     )
 
 

@@ -58,6 +58,13 @@ def test_results_carry_what_a_result_list_shows(searcher):
     assert results.to_dict()["results"][0]["id"] == NL
 
 
+def test_results_without_snippets_are_the_same_hits(searcher):
+    full = search(searcher, "2500 Soldaten")
+    bare = search(searcher, "2500 Soldaten", snippets=False)
+    assert [(h.id, h.score) for h in bare.results] == [(h.id, h.score) for h in full.results]
+    assert all(h.snippet == "" for h in bare.results) and bare.facets == full.facets
+
+
 def test_phrases_match_in_order_and_prefer_the_exact_form(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
