@@ -1,5 +1,6 @@
 """How articles are scored: BM25F with per-language statistics, a best-of
-query, and how much each language's articles count for a query.
+query, how much each language's articles count for a query, and scoring every
+match of a query at once.
 
 Whoosh-specific, like index.py, query.py and searching.py.
 """
@@ -7,10 +8,17 @@ Whoosh-specific, like index.py, query.py and searching.py.
 from __future__ import annotations
 
 import math
+import threading
+import time
+from array import array
+from bisect import bisect_left
+from collections import OrderedDict
+from typing import Callable, Hashable
 
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.matching import NullMatcher, UnionMatcher, WrappingMatcher
+from whoosh.searching import Searcher
 
 
 class LanguageBM25F(scoring.BM25F):
@@ -140,3 +148,228 @@ def language_weights(likelihoods: dict[str, list[float]]) -> dict[str, float]:
     }
     best = max(mean_logs.values())
     return {lang: math.exp(m - best) if m > -math.inf else 0.0 for lang, m in mean_logs.items()}
+
+
+Scores = dict[int, float]
+"""Document number -> score, for every document a query matches."""
+
+CACHED_POSTINGS = 2_000_000
+"""Scored postings kept for later searches (about 12 bytes each)."""
+
+
+class OutOfTime(Exception):
+    """Scoring went past its deadline."""
+
+
+def score_all(searcher: Searcher, q: wq.Query, deadline: float = math.inf) -> Scores:
+    """Every document `q` matches, with the score Whoosh gives it.
+
+    Whoosh scores a query one document at a time through a tree of matchers,
+    several Python calls per document and tree node: for our queries, which
+    search every word in each language's fields, that was most of a search's
+    time (10-20 µs per matching document). Here each term's postings are
+    scored in one pass and kept for later searches, and a query node
+    combines whole dictionaries of scores. Phrases, wildcards and other
+    rarer nodes are scored by Whoosh's own matchers. Only the order in which
+    some scores are added up can differ from Whoosh's.
+
+    Raises OutOfTime once past `deadline` (a `time.monotonic()` value).
+    """
+    return _Scoring(searcher, deadline).scores(q)
+
+
+def index_version(searcher: Searcher) -> Hashable:
+    """What identifies the documents and statistics a searcher sees: its
+    segments, which never change once written, and their deletions."""
+    version = []
+    for reader, _ in searcher.reader().leaf_readers():
+        segment = getattr(reader, "segment", None)
+        if segment is None:  # an empty index
+            return id(searcher)
+        version.append((segment().segment_id(), segment().deleted_count()))
+    return tuple(version)
+
+
+class VersionCache:
+    """Values computed from one version of an index, kept for later searches
+    by any thread; the least recently used go once their total size passes
+    `capacity`."""
+
+    def __init__(self, capacity: int, size: Callable[[object], int] = lambda value: 1):
+        self.capacity = capacity
+        self.size = size
+        self._values: OrderedDict[Hashable, object] = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], object]):
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+                return value
+        value = compute()  # outside the lock: another thread may compute the same, harmlessly
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = value
+                self._total += self.size(value)
+                while self._total > self.capacity and len(self._values) > 1:
+                    self._total -= self.size(self._values.popitem(last=False)[1])
+        return value
+
+
+_term_scores = VersionCache(CACHED_POSTINGS, size=lambda value: len(value[0]))
+
+
+class _Scoring:
+    """One query's scoring: sub-queries that appear twice in its tree (the
+    words of a short query, searched both all together and each alone) are
+    scored once."""
+
+    WALK_CHECK = 4096
+    """Documents between deadline checks while Whoosh's matchers score."""
+
+    def __init__(self, searcher: Searcher, deadline: float):
+        self.searcher = searcher
+        self.deadline = deadline
+        self.version = index_version(searcher)
+        self.done: dict[int, Scores] = {}
+        self.walked: dict[wq.Query, Scores] = {}
+
+    def scores(self, q: wq.Query) -> Scores:
+        found = self.done.get(id(q))
+        if found is None:
+            found = self.done[id(q)] = self._score(q)
+            self._check_time()
+        return found
+
+    def _check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise OutOfTime
+
+    def _score(self, q: wq.Query) -> Scores:
+        """The scores of the matchers Whoosh builds for `q` (see each query
+        type's `matcher`), computed a node at a time."""
+        if isinstance(q, wq.Term):
+            return self._term(q)
+        if q is wq.NullQuery or (isinstance(q, wq.CompoundQuery) and not q.subqueries):
+            return {}
+        if type(q) in (wq.And, wq.Or, BestOf) and len(q.subqueries) == 1:
+            return self.scores(q.subqueries[0])  # Whoosh ignores the boost of a single-child compound
+        if isinstance(q, BestOf):
+            return _boosted(_best_of([self.scores(s) for s in q.subqueries], q.tiebreak), q.boost)
+        if type(q) is wq.Or and not any(isinstance(s, wq.Not) for s in q.subqueries):
+            return _boosted(_sum([self.scores(s) for s in q.subqueries]), q.boost)
+        if type(q) is wq.And and not all(isinstance(s, wq.Not) for s in q.subqueries):
+            return _boosted(self._and(q.subqueries), q.boost)
+        if type(q) is wq.AndMaybe:
+            a = self.scores(q.a)
+            # An exact-form phrase bonus counts only where `a` matches: check it there.
+            b = self._matcher_scores(q.b, among=a) if isinstance(q.b, wq.Phrase) else self.scores(q.b)
+            return {d: s + b[d] if d in b else s for d, s in a.items()}
+        if type(q) is wq.AndNot:
+            a, b = self.scores(q.a), self.scores(q.b)
+            return {d: s for d, s in a.items() if d not in b}
+        return self._walk(q)
+
+    def _and(self, subqueries: list[wq.Query]) -> Scores:
+        """Documents matching every sub-query; each excluded one (NOT x)
+        adds 1.0, the score of Whoosh's InverseMatcher."""
+        required = [self.scores(s) for s in subqueries if not isinstance(s, wq.Not)]
+        excluded = [self.scores(s.query) for s in subqueries if isinstance(s, wq.Not)]
+        common = set(min(required, key=len))
+        for part in required:
+            common.intersection_update(part)
+        for part in excluded:
+            common.difference_update(part)
+        bonus = float(len(excluded))
+        return {d: sum(part[d] for part in required) + bonus for d in common}
+
+    def _term(self, q: wq.Term) -> Scores:
+        key = (self.version, q.fieldname, q.text)
+        ids, scores = _term_scores.get(key, lambda: self._read_term(q.fieldname, q.text))
+        if q.boost == 1.0:
+            return dict(zip(ids, scores))
+        boost = q.boost
+        return {d: s * boost for d, s in zip(ids, scores)}
+
+    def _read_term(self, fieldname: str, text: str) -> tuple[array, array]:
+        """A term's documents and unboosted scores, as Term.matcher scores them."""
+        ids, scores = array("q"), array("d")
+        schema = self.searcher.schema
+        if fieldname not in schema:
+            return ids, scores
+        try:
+            btext = schema[fieldname].to_bytes(text)
+        except ValueError:
+            return ids, scores
+        weighting = self.searcher.weighting
+        for leaf, offset in self.searcher.leaf_searchers():
+            if (fieldname, btext) not in leaf.reader():
+                continue
+            m = leaf.postings(fieldname, btext, weighting=weighting)
+            while m.is_active():
+                ids.append(offset + m.id())
+                scores.append(m.score())
+                m.next()
+        return ids, scores
+
+    def _walk(self, q: wq.Query) -> Scores:
+        """Scores from Whoosh's own matchers, as its collectors get them; once
+        per query (each language's part of a query has the same `exact`
+        phrases and patterns)."""
+        found = self.walked.get(q)
+        if found is None:
+            found = self.walked[q] = self._matcher_scores(q)
+        return found
+
+    def _matcher_scores(self, q: wq.Query, among: Scores | None = None) -> Scores:
+        """With `among`, only those documents are looked at."""
+        out: Scores = {}
+        context = self.searcher.context()
+        wanted = sorted(among) if among is not None else None
+        for leaf, offset in self.searcher.leaf_searchers():
+            m = q.matcher(leaf, context)
+            if wanted is None:
+                while m.is_active():
+                    out[offset + m.id()] = m.score()
+                    m.next()
+                    if len(out) % self.WALK_CHECK == 0:
+                        self._check_time()
+                continue
+            end = offset + leaf.doc_count_all()
+            for d in wanted[bisect_left(wanted, offset) : bisect_left(wanted, end)]:
+                if not m.is_active():
+                    break
+                m.skip_to(d - offset)
+                if m.is_active() and m.id() == d - offset:
+                    out[d] = m.score()
+        return out
+
+
+def _boosted(scores: Scores, boost: float) -> Scores:
+    return scores if boost == 1.0 else {d: s * boost for d, s in scores.items()}
+
+
+def _sum(parts: list[Scores]) -> Scores:
+    """Union, adding up the scores of documents in several parts (UnionMatcher)."""
+    parts = sorted(parts, key=len, reverse=True)
+    out = dict(parts[0])
+    get = out.get
+    for part in parts[1:]:
+        for d, s in part.items():
+            have = get(d)
+            out[d] = s if have is None else have + s
+    return out
+
+
+def _best_of(parts: list[Scores], tiebreak: float) -> Scores:
+    """Union, scoring each document as _BestOfMatcher does, folding the
+    parts left to right."""
+    out = dict(parts[0])
+    get = out.get
+    for part in parts[1:]:
+        for d, s in part.items():
+            have = get(d)
+            out[d] = s if have is None else max(have, s) + tiebreak * min(have, s)
+    return out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 import re
+import time
+from collections import Counter
 from itertools import islice
+from typing import Iterable
 
 from whoosh import query as wq
-from whoosh import sorting
-from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Searcher
 
 from .analysis import analyzer_for, exact_analyzer
@@ -17,7 +19,7 @@ from .highlight import Span, Wanted, mark, match_spans, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import resolve
 from .query import ParsedQuery, parse, word_likelihoods
-from .ranking import language_weights
+from .ranking import OutOfTime, VersionCache, index_version, language_weights, score_all
 from .results import Hit, SearchResults
 
 MAX_PER_PAGE = 100
@@ -62,26 +64,26 @@ def search(
     parsed = parse(text, (code,) if code else INDEXED_LANGUAGES, lookup)
     query = _weighted(searcher, parsed)
     _check_expansions(searcher, query)
-    filters = {"lang": code, "source": source}
-    results = _run(
-        searcher,
-        query,
-        time_limit,
-        filters,
-        limit=page * per_page,
-        groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count) for name in filters},
-    )
-    facets = {name: _counts(results.groups(name)) for name in filters}
-    # A facet shows what choosing another value would give, so it is counted
-    # without its own filter.
-    if code:
-        everywhere = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup))
-        facets["lang"] = _facet(searcher, everywhere, "lang", {"source": source}, time_limit)
-    if source:
-        facets["source"] = _facet(searcher, query, "source", {"lang": code}, time_limit)
-    total = len(results)
+    deadline = time.monotonic() + time_limit
+    try:
+        scores = score_all(searcher, query, deadline)
+        # A facet shows what choosing another value would give, so it is
+        # counted without its own filter: languages over the query in every language.
+        everywhere = score_all(searcher, _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup)), deadline) if code else scores
+    except OutOfTime:
+        raise BadQuery(f"The search took longer than {time_limit:g} s and was stopped; use fewer or more specific words.") from None
+    langs, sources = _column(searcher, "lang"), _column(searcher, "source")
+    in_lang = [d for d in scores if langs[d] == code] if code else list(scores)
+    found = [d for d in in_lang if sources[d] == source] if source else in_lang
+    facets = {
+        "lang": _counts(langs[d] for d in everywhere if not source or sources[d] == source),
+        "source": _counts(sources[d] for d in in_lang),
+    }
+    total = len(found)
+    # Best first; equal scores in index order, as Whoosh ranks them.
+    ranked = heapq.nlargest(page * per_page, found, key=lambda d: (scores[d], -d))
     wanted = wanted_by_field(query) if snippets else None
-    hits = [_hit(hit, wanted) for hit in results[(page - 1) * per_page : page * per_page]]
+    hits = [_hit(searcher.stored_fields(d), scores[d], wanted) for d in ranked[(page - 1) * per_page :]]
     suggestion = None
     if total < SUGGEST_BELOW:
         suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
@@ -95,24 +97,6 @@ def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
     return parsed.combined(language_weights(likelihoods))
 
 
-def _run(searcher: Searcher, q: wq.Query, time_limit: float, filters: dict[str, str | None], **options):
-    """Search with a time limit; a search that runs out of time is refused
-    rather than answered with partial counts.
-
-    Filters are added to the query as terms that score nothing: Whoosh's
-    TimeLimitCollector would skip a collector's `filter`.
-    """
-    terms = [wq.Term(name, value, boost=0.0) for name, value in filters.items() if value]
-    if terms:
-        q = wq.And([q, *terms])
-    collector = TimeLimitCollector(searcher.collector(**options), time_limit, use_alarm=False)
-    try:
-        searcher.search_with_collector(q, collector)
-    except TimeLimit:
-        raise BadQuery(f"The search took longer than {time_limit:g} s and was stopped; use fewer or more specific words.") from None
-    return collector.results()
-
-
 def _check_expansions(searcher: Searcher, q: wq.Query) -> None:
     reader = searcher.reader()
     for leaf in q.leaves():
@@ -121,16 +105,24 @@ def _check_expansions(searcher: Searcher, q: wq.Query) -> None:
                 raise BadQuery(f"{leaf.text!r} matches too many different words; type more letters before the *.")
 
 
-def _counts(groups: dict) -> dict[str, int]:
-    return dict(sorted(((k, v) for k, v in groups.items() if k), key=lambda kv: (-kv[1], kv[0])))
+def _counts(values: Iterable[str]) -> dict[str, int]:
+    """How many times each value occurs, most frequent first (empty values left out)."""
+    return dict(sorted(((k, v) for k, v in Counter(values).items() if k), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _facet(searcher: Searcher, q: wq.Query, name: str, filters: dict[str, str | None], time_limit: float) -> dict[str, int]:
-    results = _run(
-        searcher, q, time_limit, filters, limit=1,
-        groupedby={name: sorting.FieldFacet(name, maptype=sorting.Count)},
-    )
-    return _counts(results.groups(name))
+_columns = VersionCache(capacity=8)
+
+
+def _column(searcher: Searcher, name: str) -> list[str]:
+    """Every document's value of a stored field with a column (lang, source),
+    by document number, for filters and facets."""
+    def read() -> list[str]:
+        values: list[str] = []
+        for reader, _ in searcher.reader().leaf_readers():  # Whoosh's multi-segment reader skips segments without the column
+            values += reader.column_reader(name) if reader.has_column(name) else [""] * reader.doc_count_all()
+        return values
+
+    return _columns.get((index_version(searcher), name), read)
 
 
 def _source_lookup(searcher: Searcher):
@@ -198,9 +190,8 @@ def mark_article(article: Article, text: str) -> tuple[str, str]:
     )
 
 
-def _hit(hit, wanted: dict[str, Wanted] | None) -> Hit:
+def _hit(stored: dict, score: float, wanted: dict[str, Wanted] | None) -> Hit:
     """A result; with its snippet unless `wanted` is None."""
-    stored = hit.fields()
     lang = stored.get("lang", "")
     body = stored.get("body", "")
     return Hit(
@@ -210,7 +201,7 @@ def _hit(hit, wanted: dict[str, Wanted] | None) -> Hit:
         source=stored.get("source", ""),
         url=stored.get("url", ""),
         date=stored.get("date", ""),
-        score=round(hit.score, 4),
+        score=round(score, 4),
         snippet=snippet(body, _spans(body, lang, wanted)) if wanted is not None else "",
     )
 
@@ -241,7 +232,7 @@ def _suggest(searcher, text, words, total, code, lookup) -> str | None:
     if suggestion == text:
         return None
     try:
-        found = len(searcher.search(parse(suggestion, (code,) if code else INDEXED_LANGUAGES, lookup).query, limit=1))
+        found = len(score_all(searcher, parse(suggestion, (code,) if code else INDEXED_LANGUAGES, lookup).query))
     except BadQuery:
         return None
     return suggestion if found > total else None

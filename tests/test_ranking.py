@@ -1,0 +1,69 @@
+"""score_all, our fast scoring of every match, against Whoosh's own matchers."""
+
+import pytest
+import whoosh.index
+from whoosh import query as wq
+
+from search.index import INDEXED_LANGUAGES, build_schema
+from search.query import parse
+from search.ranking import LanguageBM25F, OutOfTime, score_all
+
+ARTICLES = [
+    ("de", "Truppen verlassen den Irak", "Die amerikanischen Truppen verlassen den Irak. Die Soldaten gehen nach Hause."),
+    ("de", "Regierung in Bagdad", "Die Regierung in Bagdad verhandelt mit den USA über US-Truppen und Basen."),
+    ("de", "Wetter", "Morgen regnet es im Norden, die Truppen der Wetterfrösche irren selten."),
+    ("nl", "Troepen uit Irak", "De Amerikaanse troepen vertrekken uit Irak, zegt de regering in Bagdad."),
+    ("nl", "Kabinet", "Het kabinet wil de regels aanpassen; de troepen blijven."),
+    ("en", "Troops leave Iraq", "American troops are leaving Iraq, the government in Baghdad said."),
+    ("en", "Prime minister", "The prime minister met the troops; the minister of defence was there too."),
+    ("ar", "القوات الأمريكية", "القوات الأمريكية تغادر العراق والحكومة في بغداد ترحب"),
+    ("ar", "الحكومة", "الحكومة العراقية تتفاوض مع الولايات المتحدة حول القوات"),
+]
+
+QUERIES = [
+    "Truppen", "troops Iraq", "القوات الأمريكية", '"prime minister"', "Irak AND Truppen", "troepen OR Truppen",
+    "Truppen -Wetter", "Irak NOT Basen", "Trupp*", "Bag?ad", "title:Truppen", "lang:de Truppen", "lang:nl -kabinet",
+    "US-Truppen", "(Irak OR Bagdad) Truppen", "the troops of the minister in Iraq", "nichts",
+]
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory):
+    """An index of three segments, one with a deleted article."""
+    ix = whoosh.index.create_in(str(tmp_path_factory.mktemp("segments")), build_schema())
+    for part in (ARTICLES[:3], ARTICLES[3:6], ARTICLES[6:]):
+        with ix.writer() as w:
+            w.merge = False
+            for lang, title, body in part:
+                w.add_document(id=title, lang=lang, title=title, body=body, exact=f"{title}\n{body}",
+                               **{f"title_{lang}": title, f"body_{lang}": body})
+    with ix.writer() as w:
+        w.merge = False
+        w.delete_by_term("id", "Wetter")
+    with ix.searcher(weighting=LanguageBM25F()) as s:
+        assert len(s.leaf_searchers()) == 3 and s.reader().has_deletions()
+        yield s
+
+
+def whoosh_scores(searcher, q) -> dict[int, float]:
+    return dict(searcher.search(q, limit=None).items())
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_scores_are_whooshs_own(segmented, text):
+    parsed = parse(text, INDEXED_LANGUAGES)
+    for q in (parsed.query, parsed.combined({"de": 0.5, "nl": 0.25, "en": 0.8})):  # with boosted languages
+        expected = whoosh_scores(segmented, q)
+        assert expected or text == "nichts"
+        assert score_all(segmented, q) == pytest.approx(expected, rel=1e-12)
+
+
+def test_scores_of_whoosh_query_types_we_do_not_build(segmented):
+    for q in (wq.Not(wq.Term("lang", "de")), wq.Or([wq.Term("body_de", "trupp"), wq.Not(wq.Term("lang", "en"))]),
+              wq.And([wq.Not(wq.Term("lang", "en")), wq.Not(wq.Term("lang", "ar"))]), wq.Every()):
+        assert score_all(segmented, q) == pytest.approx(whoosh_scores(segmented, q), rel=1e-12)
+
+
+def test_scoring_stops_at_its_deadline(segmented):
+    with pytest.raises(OutOfTime):
+        score_all(segmented, parse("Truppen", INDEXED_LANGUAGES).query, deadline=0.0)
