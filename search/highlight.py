@@ -1,9 +1,9 @@
 """Snippets: the best passage of a text, escaped, with matched words in <mark>.
 
-Matches are found by running the same analyzers over the stored text and
-marking the tokens the query looks for: its words, its phrases (only where the
-whole phrase stands, so "die Truppen" does not mark every "die"), and its
-wildcards. Token offsets point into the original text, so words are marked as
+Matches are found by analyzing the words of the stored text as the index
+did and marking the words the query looks for: its words, its phrases (only
+where the whole phrase stands, so "die Truppen" does not mark every "die"),
+and its wildcards. Spans point into the original text, so words are marked as
 written (never the stems) and no word is cut in half.
 """
 
@@ -13,10 +13,15 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from html import escape
+from typing import Callable, Collection
+
+from .analysis import TOKEN_PATTERN
 
 Span = tuple[int, int]
 
 SNIPPET_CHARS = 240
+_WORD = re.compile(TOKEN_PATTERN)
+"""Words as the analyzers' tokenizer finds them."""
 
 
 @dataclass
@@ -30,41 +35,29 @@ class Wanted:
     def add_pattern(self, glob: str) -> None:
         self.patterns.append(re.compile(fnmatch.translate(glob)))
 
+    def matches(self, terms: Collection[str]) -> bool:
+        """Whether a word with these terms is one the query looks for
+        (on its own: phrases are matched where they stand)."""
+        return not self.terms.isdisjoint(terms) or any(p.match(t) for p in self.patterns for t in terms)
+
     def __bool__(self) -> bool:
         return bool(self.terms or self.phrases or self.patterns)
 
 
-def match_spans(text: str, analyzer, wanted: Wanted) -> list[Span]:
-    """Character spans of the tokens of `text` that the query looks for."""
+def match_spans(text: str, terms_of: Callable[[str], Collection[str]], wanted: Wanted) -> list[Span]:
+    """Character spans of the words of `text` that the query looks for;
+    `terms_of` gives a word's indexed terms (see searching.word_terms)."""
     if not wanted:
         return []
-    tokens = list(_tokens(text, analyzer))
-    spans = {
-        (start, end)
-        for _, words, (start, end) in tokens
-        if words & wanted.terms or any(p.match(w) for p in wanted.patterns for w in words)
-    }
-    if wanted.phrases:
-        for i in range(len(tokens)):
-            for phrase in wanted.phrases:
-                window = tokens[i : i + len(phrase)]
-                if len(window) == len(phrase) and all(w in ws for w, (_, ws, _) in zip(phrase, window)):
-                    spans.update(span for _, _, span in window)
+    found = list(_WORD.finditer(text))
+    words = [m.group() for m in found]
+    hits = {w for w in set(words) if wanted.matches(terms_of(w))}  # each distinct word once
+    spans = {m.span() for m, w in zip(found, words) if w in hits}
+    for phrase in wanted.phrases:
+        for i in range(len(words) - len(phrase) + 1):
+            if all(term in terms_of(w) for term, w in zip(phrase, words[i : i + len(phrase)])):
+                spans.update(m.span() for m in found[i : i + len(phrase)])
     return sorted(spans)
-
-
-def _tokens(text: str, analyzer):
-    """(position, {terms at that position}, span): alternative stems share a position."""
-    current = None
-    for t in analyzer(text, positions=True, chars=True, mode="index"):
-        if current is not None and current[0] == t.pos:
-            current[1].add(t.text)
-            continue
-        if current is not None:
-            yield current
-        current = (t.pos, {t.text}, (t.startchar, t.endchar))
-    if current is not None:
-        yield current
 
 
 def mark(text: str, spans: list[Span]) -> str:

@@ -6,8 +6,9 @@ import heapq
 import re
 import time
 from collections import Counter
+from functools import lru_cache
 from itertools import islice
-from typing import Iterable
+from typing import Callable, Iterable
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -172,9 +173,26 @@ def _spans(text: str, lang: str, wanted: dict[str, Wanted]) -> list[Span]:
         in_lang.terms |= found.terms
         in_lang.phrases += found.phrases
     return sorted(
-        set(match_spans(text, analyzer_for(lang), in_lang))
-        | set(match_spans(text, exact_analyzer(), wanted.get("exact", Wanted())))
+        set(match_spans(text, word_terms(lang), in_lang))
+        | set(match_spans(text, word_terms(None), wanted.get("exact", Wanted())))
     )
+
+
+@lru_cache(maxsize=None)
+def word_terms(lang: str | None) -> Callable[[str], frozenset[str]]:
+    """A word's indexed terms in a language's fields (None: in `exact`).
+
+    Each word is analyzed on its own, once per process: no filter looks at
+    a word's neighbours, and analyzing whole articles for every snippet cost
+    more than the search itself.
+    """
+    analyzer = analyzer_for(lang) if lang else exact_analyzer()
+
+    @lru_cache(maxsize=200_000)
+    def terms(word: str) -> frozenset[str]:
+        return frozenset(t.text for t in analyzer(word, mode="index"))
+
+    return terms
 
 
 def mark_article(article: Article, text: str) -> tuple[str, str]:

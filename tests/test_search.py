@@ -2,9 +2,11 @@
 
 import pytest
 
+from search.analysis import analyzer_for
 from search.errors import BadQuery
+from search.highlight import Wanted, match_spans
 from search.index import Index
-from search.searching import search
+from search.searching import search, word_terms
 
 from .conftest import write_jsonl
 
@@ -207,6 +209,17 @@ def test_snippets_are_escaped_before_marks_are_added(tmp_path):
         snippet = search(s, "troops").results[0].snippet
     assert "<script>" not in snippet and "<img" not in snippet
     assert "&lt;script&gt;" in snippet and "<mark>troops</mark> &amp;" in snippet
+
+
+def test_words_are_marked_as_their_analyzer_reads_them_in_the_text(searcher):
+    # Snippets analyze each distinct word on its own, once: that must mark
+    # exactly the words whose tokens, analyzed in the whole text, are wanted.
+    for stored in searcher.all_stored_fields():
+        body, lang = stored["body"], stored["lang"]
+        tokens = [(t.text, (t.startchar, t.endchar)) for t in analyzer_for(lang)(body, chars=True, mode="index")]
+        wanted = Wanted(terms={term for term, _ in tokens[::7]})
+        expected = sorted({span for term, span in tokens if term in wanted.terms})
+        assert match_spans(body, word_terms(lang), wanted) == expected
 
 
 def test_phrase_marks_only_where_the_whole_phrase_stands_and_exclusions_are_not_marked(searcher):
