@@ -41,17 +41,29 @@ def tokenizer() -> RegexTokenizer:
     return RegexTokenizer(TOKEN_PATTERN)
 
 
-class CaseFold(Filter):
+class WordFilter(Filter):
+    """A filter that changes each word on its own, as `fold` says: it neither
+    looks at neighbours nor drops words, so index-time analysis can apply it
+    to a word once and remember the result (see WordTerms)."""
+
+    def fold(self, text: str) -> str:
+        raise NotImplementedError
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        fold = self.fold
+        for t in tokens:
+            t.text = fold(t.text)
+            yield t
+
+
+class CaseFold(WordFilter):
     """NFKC then case folding: ß → ss, ligatures and presentation forms (ﻻ) to
     plain letters, full-width digits to ASCII."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            text = t.text
-            if not text.isascii():
-                text = unicodedata.normalize("NFKC", text)
-            t.text = text.casefold()
-            yield t
+    def fold(self, text: str) -> str:
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", text)
+        return text.casefold()
 
 
 _SEPARATORS = re.compile(r"[.,\u066b\u066c]")
@@ -73,14 +85,11 @@ def fold_number(text: str) -> str:
     return ".".join(groups)
 
 
-class NumberFold(Filter):
+class NumberFold(WordFilter):
     """Numbers in any digit script and with any grouping match each other."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            if t.text[:1].isdecimal():
-                t.text = fold_number(t.text)
-            yield t
+    def fold(self, text: str) -> str:
+        return fold_number(text) if text[:1].isdecimal() else text
 
 
 # Arabic orthographic variants writers use interchangeably: hamza carriers and
@@ -108,24 +117,21 @@ def fold_marks(text: str) -> str:
     return unicodedata.normalize("NFC", stripped)
 
 
-class MarkFold(Filter):
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            t.text = fold_marks(t.text)
-            yield t
+class MarkFold(WordFilter):
+    def fold(self, text: str) -> str:
+        return fold_marks(text)
 
 
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
-class ApostropheFold(Filter):
+class ApostropheFold(WordFilter):
     """"Biden's" → "biden", "auto's" → "auto", "don't" → "dont"."""
 
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        for t in tokens:
-            if "'" in t.text or "’" in t.text:
-                t.text = _POSSESSIVE.sub("", t.text).replace("'", "").replace("’", "")
-            yield t
+    def fold(self, text: str) -> str:
+        if "'" in text or "’" in text:
+            return _POSSESSIVE.sub("", text).replace("'", "").replace("’", "")
+        return text
 
 
 def normalize(word: str) -> str:
@@ -182,7 +188,10 @@ class SnowballStem(Filter):
         self.algorithms = state["algorithms"]
         self._stemmers = None
 
-    def stems(self, word: str) -> list[str]:
+    def terms(self, word: str) -> list[str]:
+        """The word's stems, primary first (numbers stay as they are)."""
+        if word[:1].isdecimal():
+            return [word]
         if self._stemmers is None:
             self._stemmers = [Stemmer.Stemmer(a, 50000) for a in self.algorithms]
         out: list[str] = []
@@ -194,10 +203,7 @@ class SnowballStem(Filter):
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:
-            if t.text[:1].isdecimal():
-                yield t
-                continue
-            for stem in self.stems(t.text):
+            for stem in self.terms(t.text):
                 t.text = stem
                 yield t
 
@@ -229,10 +235,13 @@ class ArabicLightStem(Filter):
                 word = word[: -len(suffix)]
         return word
 
+    def terms(self, word: str) -> list[str]:
+        """The word's stem (numbers stay as they are)."""
+        return [word if word[:1].isdecimal() else self.stem(word)]
+
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:
-            if not t.text[:1].isdecimal():
-                t.text = self.stem(t.text)
+            t.text = self.terms(t.text)[0]
             yield t
 
 
@@ -266,3 +275,73 @@ def exact_analyzer():
     exact-phrase boosting, prefix queries, spelling suggestions and for texts
     in none of our languages."""
     return _normalizers()
+
+
+_TOKEN = re.compile(TOKEN_PATTERN)
+Postings = dict[str, list[int]]
+"""term -> the positions of the words it stands for."""
+CACHE_SIZE = 200_000
+"""Words whose analysis is remembered, per language (about 40 MB each)."""
+
+
+def words(text: str) -> list[str]:
+    """The words of a text as every analyzer's tokenizer splits them."""
+    return _TOKEN.findall(text)
+
+
+class WordTerms:
+    """Index-time analysis of whole texts at the cost of a dictionary lookup
+    per word.
+
+    Every filter maps one word to its terms without looking at its
+    neighbours (WordFilter, then the stemmer), and the index keeps stopwords,
+    so a word's terms can be worked out once and reused: news text repeats its
+    words, and indexing otherwise spends most of its analysis time on words
+    it has already seen. The terms come from the analyzer's own filters, so
+    they cannot drift from what queries see; tests/test_analysis.py checks the
+    postings against the analyzer's over real articles and random text.
+    """
+
+    def __init__(self, lang: str):
+        self.stem = STEMMERS[lang]().terms if lang in STEMMERS else None
+        self.cache: dict[str, tuple[str, ...]] = {}
+
+    def terms(self, word: str) -> tuple[str, ...]:
+        """The terms the analyzer makes of one word (cached)."""
+        terms = self.cache.get(word)
+        if terms is None:
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.clear()  # rare words churn; the frequent ones come straight back
+            normalized = _normalized(word)
+            terms = self.cache[word] = tuple(self.stem(normalized)) if self.stem else (normalized,)
+        return terms
+
+    def postings(self, words: list[str]) -> Postings:
+        """The postings of one text's words (as `words()` gives them)."""
+        postings: Postings = {}
+        cache = self.cache
+        for pos, word in enumerate(words):
+            terms = cache.get(word)
+            if terms is None:
+                terms = self.terms(word)
+            for term in terms:
+                positions = postings.get(term)
+                if positions is None:
+                    postings[term] = [pos]
+                else:
+                    positions.append(pos)
+        return postings
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _normalized(word: str) -> str:
+    """A word (a whole token) through the normalizing filters, in their order."""
+    for word_filter in exact_analyzer().items[1:]:
+        word = word_filter.fold(word)
+    return word
+
+
+@lru_cache(maxsize=None)
+def word_terms(lang: str) -> WordTerms:
+    """The index-time analysis of a language (NEUTRAL: normalization only)."""
+    return WordTerms(lang)

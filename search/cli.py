@@ -58,9 +58,10 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Build a fresh index beside the old one and switch when complete.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes that build the index (default: one per core).")
 @json_option
 @reports_errors
-def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, as_json: bool) -> None:
+def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, workers: int | None, as_json: bool) -> None:
     """Index articles from files and folders (default: seeds/).
 
     Reads .txt/.md (title on the first line), .json, .jsonl, each optionally
@@ -78,7 +79,7 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, as_jso
     with click.progressbar(
         length=total_bytes(paths), label="Indexing", file=sys.stderr, hidden=not show_bar
     ) as bar:
-        report = ix.update(paths, rebuild=rebuild, on_bytes=bar.update)
+        report = ix.update(paths, rebuild=rebuild, on_bytes=bar.update, workers=workers)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:

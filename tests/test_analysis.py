@@ -3,8 +3,12 @@
 import pickle
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from search.analysis import analyzer_for, exact_analyzer, fold_number
+from search.analysis import analyzer_for, exact_analyzer, fold_number, word_terms, words
+from search.languages import LANGUAGES
+
+from .conftest import SEEDS
 
 
 def terms(lang: str, text: str, mode: str = "index") -> list[str]:
@@ -85,3 +89,33 @@ def test_exact_analyzer_folds_case_and_marks_but_does_not_stem():
 def test_analyzers_survive_pickling_into_the_schema(lang):
     analyzer = pickle.loads(pickle.dumps(analyzer_for(lang)))
     assert [t.text for t in analyzer("Truppen troepen القوات")] == terms(lang, "Truppen troepen القوات")
+
+
+# Index-time analysis (a word at a time) must give exactly the analyzer's postings.
+
+TRICKY = (
+    "Die 2.500 Soldaten, ٢٬٥٠٠ جندي، Biden's troepen en auto's l'été "
+    "مَبْنًى \u064b والحكومة الولايـــات ﻻ ＡＢＣ１２ Straße paarden lonkte 3,14 don't"
+)
+
+
+def analyzer_postings(lang: str, text: str) -> dict[str, list[int]]:
+    postings: dict[str, list[int]] = {}
+    for t in analyzer_for(lang)(text, positions=True, mode="index"):
+        postings.setdefault(t.text, []).append(t.pos)
+    return postings
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+def test_word_at_a_time_analysis_equals_the_analyzer_on_real_articles(lang):
+    for text in [TRICKY, *(p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt")))]:
+        assert word_terms(lang).postings(words(text)) == analyzer_postings(lang, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lang=st.sampled_from(list(LANGUAGES)),
+    text=st.text(st.sampled_from(list("aäeéßnsl'’ 12.,٢٬٠\u064b\u0640وبالحكمةأى-\n") + ["Ĳ", "ﻻ", "Ｓ"]), max_size=60),
+)
+def test_word_at_a_time_analysis_equals_the_analyzer_on_any_text(lang, text):
+    assert word_terms(lang).postings(words(text)) == analyzer_postings(lang, text)
