@@ -32,12 +32,13 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
 from . import __version__
-from .analysis import ANALYZER_VERSION, analyzer_for, exact_analyzer
+from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
 from .documents import Article, FileRead, Skipped, read_articles
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
 from .results import IndexReport, IndexStats
+from .segments import ParallelWriter
 
 INDEX_FORMAT = 1
 """Bumped whenever the schema changes in a way older programs cannot read."""
@@ -172,11 +173,13 @@ class Index:
         paths: Iterable[str | os.PathLike],
         rebuild: bool = False,
         on_bytes: Callable[[int], None] | None = None,
+        workers: int | None = None,
     ) -> IndexReport:
         """Bring the index in line with the articles under `paths`: add new
         ones, update changed ones, remove those no longer in their file or
         whose file is gone. With `rebuild`, build a fresh generation and
-        switch to it when complete."""
+        switch to it when complete. `workers` processes build the index
+        (default: one per core)."""
         paths = [Path(p) for p in paths]
         with self._write_lock():
             live = self._current()
@@ -185,7 +188,7 @@ class Index:
             fresh = rebuild or live is None
             gen = self._new_generation() if fresh else live
             try:
-                report = self._write(gen, paths, fresh, on_bytes, carry_from=live if fresh else None)
+                report = self._write(gen, paths, fresh, on_bytes, workers, carry_from=live if fresh else None)
             except BaseException:
                 if fresh:
                     shutil.rmtree(gen, ignore_errors=True)
@@ -228,6 +231,7 @@ class Index:
         roots: list[Path],
         fresh: bool,
         on_bytes: Callable[[int], None] | None,
+        workers: int | None,
         carry_from: Path | None = None,
     ) -> IndexReport:
         """Index the articles under `roots` into `gen`. A rebuild (`carry_from`
@@ -237,7 +241,7 @@ class Index:
         existing = {} if fresh else _existing(ix)
         seen: dict[str, str] = {}
         files_read: set[str] = set()
-        writer = _LazyWriter(ix)  # opened only once something changes
+        writer = _LazyWriter(ix, workers)  # opened only once something changes
         try:
             for item in read_articles(roots, on_bytes):
                 if isinstance(item, Skipped):
@@ -249,7 +253,7 @@ class Index:
             if carry_from is not None:
                 unreadable = {str(Path(path).resolve()) for path, _ in report.skipped}
                 for article, fingerprint in _articles_from(carry_from, unreadable, seen):
-                    writer.get().add_document(**_fields(article, fingerprint))
+                    writer.get().add((article, fingerprint))
                     report.unchanged += 1
             for doc_id in _removed(existing, seen, files_read, roots):
                 writer.get().delete_by_term("id", doc_id)
@@ -275,13 +279,12 @@ class Index:
         if old == (fingerprint, article.origin):
             report.unchanged += 1
             return
-        fields = _fields(article, fingerprint)
         if old is None:
-            writer.get().add_document(**fields)
             report.added += 1
         else:
-            writer.get().update_document(**fields)
+            writer.get().delete_by_term("id", article.id)
             report.updated += 1
+        writer.get().add((article, fingerprint))
 
     def _write_meta(self, gen: Path, fresh: bool) -> None:
         path = gen / "meta.json"
@@ -334,16 +337,17 @@ def article_by_id(searcher: Searcher, doc_id: str) -> Article | None:
 
 
 class _LazyWriter:
-    """A Whoosh writer opened on first use, so a run that changes nothing
-    leaves the index files untouched."""
+    """A writer opened on first use, so a run that changes nothing leaves the
+    index files untouched."""
 
-    def __init__(self, ix: whoosh.index.Index):
+    def __init__(self, ix: whoosh.index.Index, workers: int | None):
         self.ix = ix
-        self.writer = None
+        self.workers = workers
+        self.writer: ParallelWriter | None = None
 
-    def get(self):
+    def get(self) -> ParallelWriter:
         if self.writer is None:
-            self.writer = self.ix.writer(limitmb=256)
+            self.writer = ParallelWriter(self.ix, _prepared, _field_analysis, self.workers)
         return self.writer
 
     def commit(self) -> None:
@@ -351,18 +355,8 @@ class _LazyWriter:
             self.writer.commit()
 
     def cancel(self) -> None:
-        """Drop what was written. Closing the new segment can fail the same way
-        the write did (a full disk): then remove its files and unlock by hand."""
-        if self.writer is None:
-            return
-        try:
+        if self.writer is not None:
             self.writer.cancel()
-        except OSError:
-            segment = self.writer.newsegment.segment_id()
-            for name in self.writer.storage.list():
-                if name.startswith(segment):
-                    self.writer.storage.delete_file(name)
-            self.writer._finish()
 
 
 def stored_article(stored: dict) -> Article:
@@ -378,7 +372,10 @@ def stored_article(stored: dict) -> Article:
     )
 
 
-def _fields(article: Article, fingerprint: str) -> dict:
+def _prepared(item: tuple[Article, str]) -> dict:
+    """The field values of an (article, fingerprint) pair. Runs in the
+    indexing workers: language detection is the costly part."""
+    article, fingerprint = item
     lang = article_language(article)
     fields = dict(
         id=article.id,
@@ -389,7 +386,7 @@ def _fields(article: Article, fingerprint: str) -> dict:
         extra=article.extra,
         origin=article.origin,
         fingerprint=fingerprint,
-        exact=f"{article.title}\n{article.body}",
+        exact=(article.title, article.body),
     )
     fields[f"title_{lang}"] = article.title
     fields[f"body_{lang}"] = article.body
@@ -398,6 +395,12 @@ def _fields(article: Article, fingerprint: str) -> dict:
     if article.date:
         fields["date"] = article.date
     return fields
+
+
+def _field_analysis(name: str) -> WordTerms:
+    """The index-time analysis of a text field: the analyzer build_schema
+    gives it, word by word."""
+    return word_terms(NEUTRAL if name == "exact" else name.split("_", 1)[1])
 
 
 def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:

@@ -6,13 +6,14 @@ import gzip
 import json
 
 import pytest
+import whoosh.index
 
 from search import documents
 from search.errors import IndexBusy, IndexNotFound, IndexOutdated
-from search.index import Index
+from search.index import Index, _prepared, build_schema
 from search.searching import search
 
-from .conftest import write_jsonl
+from .conftest import SEEDS, write_jsonl
 
 
 def ids(ix: Index, text: str = "Irak OR العراق OR Irak*") -> set[str]:
@@ -172,3 +173,53 @@ def test_a_rebuild_keeps_the_articles_of_files_it_cannot_read(tmp_path):
     assert [p for p, _ in report.skipped] == [str(packed)]
     assert all_ids(ix) == {"a", "b"}
     assert ids(ix, "Beta") == {"b"}
+
+
+def _index_contents(path) -> dict:
+    """Everything an index holds, by article id rather than document number:
+    stored fields, field lengths, term statistics, and every posting's weight
+    and positions."""
+    contents: dict = {}
+    with whoosh.index.open_dir(str(path)).reader() as reader:
+        id_of = {d: reader.stored_fields(d)["id"] for d in reader.all_doc_ids()}
+        for d, doc_id in id_of.items():
+            lengths = {name: reader.doc_field_length(d, name) for name in reader.indexed_field_names()}
+            contents[doc_id] = (reader.stored_fields(d), lengths)
+        for name, btext in reader.all_terms():
+            info = reader.term_info(name, btext)
+            contents[(name, btext)] = (info.weight(), info.doc_frequency(), info.min_length(),
+                                       info.max_length(), info.max_weight())
+            matcher = reader.postings(name, btext)
+            while matcher.is_active():
+                contents[(name, btext, id_of[matcher.id()])] = (matcher.weight(), matcher.value())
+                matcher.next()
+    return contents
+
+
+def test_parallel_build_writes_exactly_what_whooshs_own_writer_writes(tmp_path):
+    """Workers analyze a word at a time and write their own segments; the
+    index must hold the same postings, weights, positions, lengths and stored
+    fields as Whoosh's writer makes from the same articles."""
+    seeds = [path.read_text("utf-8").splitlines() for path in sorted(SEEDS.glob("*.txt"))]
+    records = [
+        {"id": f"{n}-{i}", "title": f"{n} {lines[0]}", "body": f"{lines[n % len(lines)]} {n * 7}. {lines[-1]}",
+         **({"lang": "nl"} if n % 3 == 0 else {}), "source": f"s{n % 4}", "date": "2020-01-02"}
+        for n in range(90) for i, lines in enumerate(seeds)
+    ]  # 450 articles: three batches, so both workers build segments
+    source = write_jsonl(tmp_path / "a.jsonl", records)
+    ours = Index(tmp_path / "ours")
+    ours.update([source], workers=2)
+    with ours.searcher() as s:
+        assert len(s.reader().leaf_readers()) == 2  # one segment per worker
+
+    reference = tmp_path / "whoosh"
+    reference.mkdir()
+    ix = whoosh.index.create_in(str(reference), build_schema())
+    with ix.writer() as writer:
+        for article in documents.read_articles([source]):
+            if isinstance(article, documents.Article):
+                fields = _prepared((article, article.fingerprint()))
+                fields["exact"] = "\n".join(fields["exact"])
+                writer.add_document(**fields)
+
+    assert _index_contents(ours._generation()) == _index_contents(reference)

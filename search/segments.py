@@ -1,0 +1,421 @@
+"""Writing Whoosh segments fast, on every core.
+
+Whoosh's own writer analyzes each field with the token pipeline, sends every
+posting through a sorting pool and looks up each document's field length again
+when it writes the postings out. Profiling a build showed those steps, not our
+analyzers, to be most of the time. Here text fields are analyzed a word at a
+time through `WordTerms` (one dictionary lookup per word), postings are
+gathered per term in memory, and each term is written out in one go.
+
+Whole segments are built by worker processes, one per core, and added to the
+index together when the run commits: until then the index does not list them,
+so an interrupted run leaves it as it was. Small runs (an incremental update of
+a few articles) build their segment in the calling process instead.
+
+Together with `index.py`, `query.py` and `searching.py` this is the only module
+that knows about Whoosh.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import zlib
+from array import array
+from pickle import dumps
+from typing import Any, Callable, Iterable
+
+import whoosh.codec
+import whoosh.index
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3Segment, W3TermInfo
+from whoosh.system import pack_int, pack_uint, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import MERGE_SMALL, SegmentWriter
+
+from .analysis import WordTerms, words
+
+BATCH = 200
+"""Articles sent to a worker at a time: large enough to amortize pickling,
+small enough to keep the workers evenly busy."""
+SEGMENT_POSTINGS = 6_000_000
+"""A worker starts a new segment after this many postings (about 400 MB of
+memory), so memory stays bounded on any corpus size."""
+
+
+BLOCK_LIMIT = 128
+"""Postings per block, as Whoosh's default codec writes them."""
+COMPRESSION = 3
+"""zlib level of Whoosh's default codec."""
+COMPRESS_FROM = 256
+"""Blocks under this many bytes are written uncompressed."""
+
+
+def worker_count() -> int:
+    """One worker per core the process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class SegmentBuilder:
+    """Builds one new segment of `ix` from documents (dicts of field values,
+    as for Whoosh's `add_document`), keeping its postings in memory.
+
+    A text field's value may also be a tuple of texts, indexed one after the
+    other as if joined: each text is then split into words only once.
+    `analysis` gives the index-time analysis of each text field; it must be
+    the field's own analyzer's.
+    """
+
+    def __init__(self, ix: whoosh.index.Index, analysis: Callable[[str], WordTerms]):
+        self.storage = ix.storage
+        self.schema = ix.schema
+        self.analysis = analysis
+        self.codec = whoosh.codec.default_codec()
+        self.segment: W3Segment = self.codec.new_segment(self.storage, ix.indexname)
+        self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
+        self.docs = 0
+        self.postings = 0
+        # field -> term -> [docnum, frequency, encoded positions, docnum, ...]
+        self.pool: dict[str, dict[str, list]] = {}
+        self.lengths: dict[str, array] = {}
+
+    def add(self, fields: dict[str, Any]) -> None:
+        docnum = self.docs
+        perdoc = self.perdoc
+        split: dict[str, list[str]] = {}  # text -> its words, for this document
+        perdoc.start_doc(docnum)
+        for name in sorted(fields):
+            value = fields[name]
+            if value is None:
+                continue
+            field = self.schema[name]
+            length = 0
+            if field.scorable:  # text: analyzed here, a word at a time
+                texts = value if isinstance(value, tuple) else (value,)
+                tokens = []
+                for text in texts:
+                    if text not in split:
+                        split[text] = words(text)
+                    tokens += split[text]
+                length = self._add_postings(name, docnum, self.analysis(name).postings(tokens))
+            elif field.indexed:  # ids: one term each, as Whoosh indexes them
+                for btext, _, _, _ in field.index(value):
+                    self._add_postings(name, docnum, {btext.decode("utf-8"): None})
+            perdoc.add_field(name, field, value if field.stored else None, length)
+            if field.column_type:
+                perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
+        perdoc.finish_doc()
+        self.docs += 1
+
+    def _add_postings(self, name: str, docnum: int, postings: dict[str, list[int] | None]) -> int:
+        """Add one document's postings for a field (positions None: an id);
+        return the field's length in the document."""
+        terms = self.pool.get(name)
+        if terms is None:
+            terms = self.pool[name] = {}
+        length = 0
+        for term, positions in postings.items():
+            if positions is None:
+                freq, value = 1, b""
+            else:
+                freq = len(positions)
+                length += freq
+                value = _SINGLE.get(positions[0]) if freq == 1 else None
+                if value is None:
+                    value = _encode_positions(positions)
+            entry = terms.get(term)
+            if entry is None:
+                terms[term] = [docnum, freq, value]
+            else:
+                entry += docnum, freq, value
+        self.postings += len(postings)
+        if length:
+            lengths = self.lengths.get(name)
+            if lengths is None:
+                lengths = self.lengths[name] = array("I")
+            lengths.extend(bytes(docnum + 1 - len(lengths)))
+            lengths[docnum] = length
+        return length
+
+    def finish(self) -> W3Segment:
+        """Write the postings out and close the segment's files."""
+        self.perdoc.close()
+        writer = _FieldWriter(self.codec, self.storage, self.segment)
+        for name in sorted(self.pool):
+            field = self.schema[name]
+            writer.start_field(name, field)
+            terms = self.pool[name]
+            boost = field.format.field_boost
+            lengths = self.lengths.get(name)
+            for term in sorted(terms):
+                postings = terms[term]
+                weights = [freq * boost for freq in postings[1::3]]
+                writer.add_term(term.encode("utf-8"), postings[0::3], weights, postings[2::3], lengths)
+            writer.finish_field()
+        writer.close()
+        self.pool.clear()
+        self.segment.set_doc_count(self.docs)
+        if self.segment.should_assemble():
+            self.segment.create_compound_file(self.storage)
+            self.segment.compound = True
+        return self.segment
+
+    def remove_files(self) -> None:
+        _remove_segment(self.storage, self.segment)
+
+
+class _FieldWriter(W3FieldWriter):
+    """Whoosh's field writer, given each term's whole posting list at once.
+
+    The blocks are laid out exactly as `W3PostingsWriter._write_block` lays
+    them out and W3's reader reads them, but without a call per posting, and
+    only blocks large enough to shrink are compressed (each block's header
+    says whether it is). Most terms occur in a document or two, and
+    compressing their few bytes cost a third of the writing time.
+    """
+
+    def add_term(
+        self, btext: bytes, docnums: list[int], weights: list[float], values: list[bytes], lengths: array | None
+    ) -> None:
+        postfile = self._postfile
+        start = postfile.tell()
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+        fixed = self._format.fixed_value_size()
+        count = len(docnums)
+        minlength = maxlength = None
+        for first in range(0, count, BLOCK_LIMIT):
+            ids = docnums[first:first + BLOCK_LIMIT]
+            block_weights = weights[first:first + BLOCK_LIMIT]
+            if lengths is None:
+                low, high = None, 0
+            else:
+                doc_lengths = [lengths[d] for d in ids]
+                low, high = min(doc_lengths), max(doc_lengths)
+                minlength = low if minlength is None else min(minlength, low)
+                maxlength = high if maxlength is None else max(maxlength, high)
+            gaps = tuple(b - a for a, b in zip((0, *ids), ids))
+            if block_weights.count(1.0) == len(block_weights):
+                mini_weights = None
+            elif block_weights.count(block_weights[0]) == len(block_weights):
+                mini_weights = block_weights[0]
+            else:
+                mini_weights = tuple(block_weights)
+            mini_values = tuple(values[first:first + BLOCK_LIMIT]) if fixed is None else None
+            data = dumps((gaps, mini_weights, mini_values), 2)
+            compression = COMPRESSION if len(data) >= COMPRESS_FROM else 0
+            if compression:
+                data = zlib.compress(data, compression)
+            info = dumps((len(ids), ids[-1], max(block_weights), compression,
+                          length_to_byte(low), length_to_byte(high)), 2)
+            size = len(info) + len(data)
+            postfile.write(pack_int(-size if first + BLOCK_LIMIT >= count else size) + info + data)
+        terminfo = W3TermInfo(sum(weights), count, minlength, maxlength or 0, max(weights), docnums[0], docnums[-1])
+        terminfo.set_extent(start, postfile.tell() - start)
+        self._tindex.add(pack_ushort(self._fieldid) + btext, terminfo.to_bytes())
+
+
+_SINGLE: dict[int, bytes] = {}
+
+
+def _encode_positions(positions: list[int]) -> bytes:
+    """Whoosh's `Positions` encoding: a count, then the pickled gaps. Words
+    that occur once in a text, the common case, are encoded once per position
+    and kept in _SINGLE."""
+    if len(positions) == 1:
+        value = _SINGLE[positions[0]] = pack_uint(1) + dumps(positions, 2)
+        return value
+    gaps = [positions[0]]
+    gaps.extend(b - a for a, b in zip(positions, positions[1:]))
+    return pack_uint(len(gaps)) + dumps(gaps, 2)
+
+
+def _remove_segment(storage, segment: W3Segment) -> None:
+    prefix = segment.segment_id()
+    for name in storage.list():
+        if name.startswith(prefix):
+            try:
+                storage.delete_file(name)
+            except OSError:
+                pass
+
+
+class ParallelWriter:
+    """A writer for one run over an index: deletions go through Whoosh's own
+    writer (which also holds Whoosh's lock); documents are built into new
+    segments by worker processes, or here when the run is small.
+
+    `prepare` turns each added item into a dict of field values. It runs in
+    the workers, so costly preparation (language detection) is spread too.
+    """
+
+    def __init__(
+        self,
+        ix: whoosh.index.Index,
+        prepare: Callable[[Any], dict],
+        analysis: Callable[[str], WordTerms],
+        workers: int | None = None,
+    ):
+        self.ix = ix
+        self.build = (prepare, analysis)
+        self.workers = worker_count() if workers is None else workers
+        self.writer = ix.writer()
+        self.pending: list = []
+        self.pool: _WorkerPool | None = None
+        self.built: list[W3Segment] = []
+
+    def add(self, item: Any) -> None:
+        self.pending.append(item)
+        if len(self.pending) >= BATCH and self.workers > 1:
+            if self.pool is None:
+                self.pool = _WorkerPool(self.ix, self.build, self.workers)
+            self.pool.send(self.pending)
+            self.pending = []
+
+    def delete_by_term(self, fieldname: str, text: str) -> None:
+        self.writer.delete_by_term(fieldname, text)
+
+    def commit(self) -> None:
+        if self.pool is not None:
+            if self.pending:
+                self.pool.send(self.pending)
+            self.built = self.pool.finish()
+        elif self.pending:
+            self.built = _build(self.ix, self.build, [self.pending])
+        self.pending = []
+        built = self.built
+        self.writer.commit(mergetype=lambda writer, segments: MERGE_SMALL(writer, segments) + built)
+
+    def cancel(self) -> None:
+        """Drop everything this run wrote. Cancelling Whoosh's writer can fail
+        the same way the write did (a full disk): then remove its files and
+        unlock by hand."""
+        if self.pool is not None:
+            self.pool.terminate()
+        for segment in self.built:
+            _remove_segment(self.ix.storage, segment)
+        try:
+            self.writer.cancel()
+        except OSError:
+            _remove_segment(self.writer.storage, self.writer.newsegment)
+            self.writer._finish()
+
+
+Build = tuple[Callable[[Any], dict], Callable[[str], WordTerms]]
+
+
+def _build(ix: whoosh.index.Index, build: Build, batches: Iterable[list]) -> list[W3Segment]:
+    """Build segments from batches of items, starting a new segment whenever
+    one holds SEGMENT_POSTINGS; on any error remove what was written."""
+    prepare, analysis = build
+    builders = [SegmentBuilder(ix, analysis)]
+    try:
+        segments = []
+        for batch in batches:
+            for item in batch:
+                builders[-1].add(prepare(item))
+            if builders[-1].postings >= SEGMENT_POSTINGS:
+                segments.append(builders[-1].finish())
+                builders.append(SegmentBuilder(ix, analysis))
+        if builders[-1].docs:
+            segments.append(builders[-1].finish())
+        return segments
+    except BaseException:
+        for builder in builders:
+            builder.remove_files()
+        raise
+
+
+class _WorkerPool:
+    """Worker processes that each build segments from the batches they take
+    off a shared queue, and hand back the finished segments at the end."""
+
+    def __init__(self, ix: whoosh.index.Index, build: Build, workers: int):
+        context = multiprocessing.get_context("fork")  # workers inherit the loaded analyzers
+        self.jobs = context.Queue(maxsize=2 * workers)
+        self.results = context.Queue()
+        self.processes = [
+            context.Process(target=_work, args=(ix, build, self.jobs, self.results, os.getpid()), daemon=True)
+            for _ in range(workers)
+        ]
+        for process in self.processes:
+            process.start()
+
+    def send(self, batch: list) -> None:
+        while True:
+            try:
+                self.jobs.put(batch, timeout=1)
+                return
+            except queue.Full:
+                if not all(p.is_alive() for p in self.processes):
+                    raise self._failure() from None
+
+    def finish(self) -> list[W3Segment]:
+        """Wait for every worker to hand over its segments; raise the first
+        worker error, if any."""
+        for _ in self.processes:
+            self.jobs.put(None)
+        segments: list[W3Segment] = []
+        for _ in self.processes:
+            while True:
+                try:
+                    status, payload = self.results.get(timeout=1)
+                    break
+                except queue.Empty:  # a worker that was killed (say, out of memory) never answers
+                    if any(p.exitcode not in (None, 0) for p in self.processes):
+                        raise self._failure() from None
+            if status == "error":
+                self.terminate()
+                raise payload
+            segments += payload
+        for process in self.processes:
+            process.join()
+        return segments
+
+    def _failure(self) -> BaseException:
+        """The error of a worker that stopped early, stopping the others."""
+        self.terminate()
+        try:
+            status, payload = self.results.get(timeout=1)
+        except queue.Empty:
+            status, payload = "error", None
+        if status == "error" and payload is not None:
+            return payload
+        return RuntimeError("An indexing worker process stopped unexpectedly.")
+
+    def terminate(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.join()
+
+
+def _work(ix: whoosh.index.Index, build: Build, jobs, results, parent: int) -> None:
+    """A worker: build segments from batches until told to stop (None), and
+    put them, or the error, on `results`."""
+
+    def batches():
+        while True:
+            try:
+                batch = jobs.get(timeout=1)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    raise SystemExit(1) from None  # the parent died: leave nothing behind
+                continue
+            if batch is None:
+                return
+            yield batch
+
+    try:
+        results.put(("ok", _build(ix, build, batches())))
+    except BaseException as exc:
+        results.put(("error", _picklable(exc)))
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    try:
+        dumps(exc)
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
