@@ -44,20 +44,36 @@ class Wanted:
         return bool(self.terms or self.phrases or self.patterns)
 
 
-def match_spans(text: str, terms_of: Callable[[str], Collection[str]], wanted: Wanted) -> list[Span]:
-    """Character spans of the words of `text` that the query looks for;
-    `terms_of` gives a word's indexed terms (see searching.word_terms)."""
-    if not wanted:
-        return []
-    found = list(_WORD.finditer(text))
-    words = [m.group() for m in found]
-    hits = {w for w in set(words) if wanted.matches(terms_of(w))}  # each distinct word once
-    spans = {m.span() for m, w in zip(found, words) if w in hits}
-    for phrase in wanted.phrases:
-        for i in range(len(words) - len(phrase) + 1):
-            if all(term in terms_of(w) for term, w in zip(phrase, words[i : i + len(phrase)])):
-                spans.update(m.span() for m in found[i : i + len(phrase)])
-    return sorted(spans)
+class WordFinder:
+    """Finds where the words a query looks for stand in texts; `terms_of`
+    gives a word's indexed terms (see searching.word_terms). The texts of one
+    search share most of their words, so each word is judged once."""
+
+    def __init__(self, terms_of: Callable[[str], Collection[str]], wanted: Wanted):
+        self.terms_of = terms_of
+        self.wanted = wanted
+        self.judged: set[str] = set()
+        self.found: set[str] = set()
+
+    def spans(self, text: str) -> list[Span]:
+        """Character spans of the words of `text` that the query looks for."""
+        if not self.wanted:
+            return []
+        words = _WORD.findall(text)
+        new = set(words) - self.judged
+        self.found.update(w for w in new if self.wanted.matches(self.terms_of(w)))
+        self.judged |= new
+        if self.found.isdisjoint(words) and not self.wanted.phrases:
+            return []
+        tokens = list(_WORD.finditer(text))
+        spans = {m.span() for m in tokens if m.group() in self.found}
+        if self.wanted.phrases:
+            terms = [self.terms_of(w) for w in words]
+            for phrase in self.wanted.phrases:
+                for i in range(len(words) - len(phrase) + 1):
+                    if all(term in t for term, t in zip(phrase, terms[i : i + len(phrase)])):
+                        spans.update(m.span() for m in tokens[i : i + len(phrase)])
+        return sorted(spans)
 
 
 def mark(text: str, spans: list[Span]) -> str:

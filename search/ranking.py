@@ -154,7 +154,7 @@ Scores = dict[int, float]
 """Document number -> score, for every document a query matches."""
 
 CACHED_POSTINGS = 2_000_000
-"""Scored postings kept for later searches (about 12 bytes each)."""
+"""Scored postings kept for later searches (12 bytes each)."""
 
 
 class OutOfTime(Exception):
@@ -235,6 +235,7 @@ class _Scoring:
         self.version = index_version(searcher)
         self.done: dict[int, Scores] = {}
         self.walked: dict[wq.Query, Scores] = {}
+        self.terms: dict[tuple, Scores] = {}
 
     def scores(self, q: wq.Query) -> Scores:
         found = self.done.get(id(q))
@@ -286,16 +287,19 @@ class _Scoring:
         return {d: sum(part[d] for part in required) + bonus for d in common}
 
     def _term(self, q: wq.Term) -> Scores:
-        key = (self.version, q.fieldname, q.text)
-        ids, scores = _term_scores.get(key, lambda: self._read_term(q.fieldname, q.text))
-        if q.boost == 1.0:
-            return dict(zip(ids, scores))
-        boost = q.boost
-        return {d: s * boost for d, s in zip(ids, scores)}
+        """Each language's part of a query has the same `exact` terms: they
+        are scored once."""
+        key = (q.fieldname, q.text, q.boost)
+        found = self.terms.get(key)
+        if found is None:
+            ids, scores = _term_scores.get((self.version, q.fieldname, q.text), lambda: self._read_term(q.fieldname, q.text))
+            boost = q.boost
+            found = self.terms[key] = dict(zip(ids, scores)) if boost == 1.0 else {d: s * boost for d, s in zip(ids, scores)}
+        return found
 
     def _read_term(self, fieldname: str, text: str) -> tuple[array, array]:
         """A term's documents and unboosted scores, as Term.matcher scores them."""
-        ids, scores = array("q"), array("d")
+        ids, scores = array("i"), array("d")
         schema = self.searcher.schema
         if fieldname not in schema:
             return ids, scores

@@ -16,7 +16,7 @@ from whoosh.searching import Searcher
 from .analysis import analyzer_for, exact_analyzer
 from .errors import BadQuery, UnknownLanguage
 from .documents import Article
-from .highlight import Span, Wanted, mark, match_spans, snippet
+from .highlight import Span, Wanted, WordFinder, mark, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import resolve
 from .query import ParsedQuery, parse, word_likelihoods
@@ -76,15 +76,13 @@ def search(
     langs, sources = _column(searcher, "lang"), _column(searcher, "source")
     in_lang = [d for d in scores if langs[d] == code] if code else list(scores)
     found = [d for d in in_lang if sources[d] == source] if source else in_lang
-    facets = {
-        "lang": _counts(langs[d] for d in everywhere if not source or sources[d] == source),
-        "source": _counts(sources[d] for d in in_lang),
-    }
+    everywhere_in_source = [d for d in everywhere if sources[d] == source] if source else everywhere
+    facets = {"lang": _counts(map(langs.__getitem__, everywhere_in_source)), "source": _counts(map(sources.__getitem__, in_lang))}
     total = len(found)
     # Best first; equal scores in index order, as Whoosh ranks them.
     ranked = heapq.nlargest(page * per_page, found, key=lambda d: (scores[d], -d))
-    wanted = wanted_by_field(query) if snippets else None
-    hits = [_hit(searcher.stored_fields(d), scores[d], wanted) for d in ranked[(page - 1) * per_page :]]
+    highlighter = _Highlighter(wanted_by_field(query)) if snippets else None
+    hits = [_hit(searcher.stored_fields(d), scores[d], highlighter) for d in ranked[(page - 1) * per_page :]]
     suggestion = None
     if total < SUGGEST_BELOW:
         suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
@@ -165,17 +163,25 @@ def wanted_by_field(q: wq.Query) -> dict[str, Wanted]:
     return wanted
 
 
-def _spans(text: str, lang: str, wanted: dict[str, Wanted]) -> list[Span]:
-    """Where the query matches `text`, an article's title or body in `lang`."""
-    in_lang = Wanted()
-    for name in (f"title_{lang}", f"body_{lang}"):
-        found = wanted.get(name, Wanted())
-        in_lang.terms |= found.terms
-        in_lang.phrases += found.phrases
-    return sorted(
-        set(match_spans(text, word_terms(lang), in_lang))
-        | set(match_spans(text, word_terms(None), wanted.get("exact", Wanted())))
-    )
+class _Highlighter:
+    """Where a query's words stand in articles' titles and bodies."""
+
+    def __init__(self, wanted: dict[str, Wanted]):
+        self.wanted = wanted
+        self.finders: dict[str, tuple[WordFinder, WordFinder]] = {}
+
+    def spans(self, text: str, lang: str) -> list[Span]:
+        """Where the query matches `text`, an article's title or body in `lang`."""
+        if lang not in self.finders:
+            in_lang = Wanted()
+            for name in (f"title_{lang}", f"body_{lang}"):
+                found = self.wanted.get(name, Wanted())
+                in_lang.terms |= found.terms
+                in_lang.phrases += found.phrases
+            exact = self.wanted.get("exact", Wanted())
+            self.finders[lang] = (WordFinder(word_terms(lang), in_lang), WordFinder(word_terms(None), exact))
+        in_lang, exact = self.finders[lang]
+        return sorted(set(in_lang.spans(text)) | set(exact.spans(text)))
 
 
 @lru_cache(maxsize=None)
@@ -202,14 +208,15 @@ def mark_article(article: Article, text: str) -> tuple[str, str]:
         wanted = wanted_by_field(parse(text, (article.lang,)).query) if text.strip() else {}
     except BadQuery:
         wanted = {}
+    highlighter = _Highlighter(wanted)
     return (
-        mark(article.title, _spans(article.title, article.lang, wanted)),
-        mark(article.body, _spans(article.body, article.lang, wanted)),
+        mark(article.title, highlighter.spans(article.title, article.lang)),
+        mark(article.body, highlighter.spans(article.body, article.lang)),
     )
 
 
-def _hit(stored: dict, score: float, wanted: dict[str, Wanted] | None) -> Hit:
-    """A result; with its snippet unless `wanted` is None."""
+def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
+    """A result; with its snippet unless `highlighter` is None."""
     lang = stored.get("lang", "")
     body = stored.get("body", "")
     return Hit(
@@ -220,7 +227,7 @@ def _hit(stored: dict, score: float, wanted: dict[str, Wanted] | None) -> Hit:
         url=stored.get("url", ""),
         date=stored.get("date", ""),
         score=round(score, 4),
-        snippet=snippet(body, _spans(body, lang, wanted)) if wanted is not None else "",
+        snippet=snippet(body, highlighter.spans(body, lang)) if highlighter else "",
     )
 
 
