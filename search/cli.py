@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import signal
 import sys
 from functools import wraps
 from pathlib import Path
@@ -167,11 +168,13 @@ def _display(text: str, tty: bool) -> str:
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="SEARCH_HOST", help="Address to listen on (env SEARCH_HOST).")
 @click.option("--port", default=5000, show_default=True, envvar="SEARCH_PORT", type=click.IntRange(0, 65535), help="Port (env SEARCH_PORT; 0 picks a free one).")
-@click.option("--threads", default=8, show_default=True, envvar="SEARCH_THREADS", type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--threads", default=8, show_default=True, envvar="SEARCH_THREADS", type=click.IntRange(1, 64), help="Threads serving requests.")
+@click.option("--workers", type=click.IntRange(0, 64), envvar="SEARCH_WORKERS", help="Processes that run searches (env SEARCH_WORKERS; default: one per core; 0: none, search in the serving process).")
 @click.option("--seeds", "seed_paths", multiple=True, type=click.Path(path_type=Path), help="What to index when there is no index yet (default: seeds/).")
 @reports_errors
-def serve_command(index_dir: str, host: str, port: int, threads: int, seed_paths: tuple[Path, ...]) -> None:
-    """Serve the search page, the JSON API and the widget (waitress).
+def serve_command(index_dir: str, host: str, port: int, threads: int, workers: int | None, seed_paths: tuple[Path, ...]) -> None:
+    """Serve the search page, the JSON API and the widget (waitress), with
+    searches run in worker processes.
 
     With no index yet, the seed articles are indexed first, so a fresh
     checkout gives a working search at once. Other settings come from
@@ -180,6 +183,7 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, seed_paths
     import waitress
 
     from web import create_app
+    from web.searcher import default_workers, start_workers
 
     ix = Index(index_dir)
     if not ix.exists():
@@ -187,13 +191,15 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, seed_paths
         click.echo(f"No index at {ix.path} yet: indexing {', '.join(map(str, paths))} first.", err=True)
         _print_report(ix.update(paths), ix)
     ix.check_version()
-    app = create_app({"INDEX_DIR": index_dir})
+    app = create_app({"INDEX_DIR": index_dir, "WORKERS": default_workers() if workers is None else workers})
     server = waitress.create_server(
         app, host=host, port=port, threads=threads, ident="news-search",
         max_request_header_size=16 * 1024,  # a query string longer than this gets a 431
         max_request_body_size=64 * 1024,
     )
+    start_workers(app)
     click.echo(f"Serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as on Ctrl+C, workers included
     try:
         server.run()
     except KeyboardInterrupt:

@@ -93,6 +93,12 @@ def index_command(*args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants, started by any of its threads (Linux)."""
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return [pid, *(p for child in children for p in process_tree(child))]
+
+
 class LiveServer:
     """`search serve` in a real process on a free localhost port."""
 

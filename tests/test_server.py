@@ -1,8 +1,12 @@
 """`search serve` as a real process: HTTP, live index changes, no failed request."""
 
+import os
+import signal
 import threading
+import time
+from pathlib import Path
 
-from .conftest import SEEDS, LiveServer, index_command, write_jsonl
+from .conftest import SEEDS, LiveServer, index_command, process_tree, write_jsonl
 
 
 def test_serves_the_api_page_and_widget_over_http(live_server):
@@ -70,3 +74,28 @@ def test_updates_and_rebuilds_become_searchable_without_a_restart_or_a_failed_re
             w.join()
         server.stop()
     assert requests > 20 and failures == []
+
+
+def search_workers(pid: int) -> list[int]:
+    return [p for p in process_tree(pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
+def test_searches_run_in_worker_processes_which_are_replaced_when_they_die(web_index):
+    server = LiveServer(web_index.path, env={"SEARCH_WORKERS": "2"})
+    try:
+        started = search_workers(server.process.pid)
+        assert len(started) == 2
+        status, data = server.json("/api/search?q=troepen")
+        assert status == 200 and data["results"][0]["id"] == "003_3692841fd95a15da"
+        os.kill(started[0], signal.SIGKILL)
+        for _ in range(3):
+            status, data = server.json("/api/search?q=Truppen")
+            assert status == 200 and data["total"] == 2
+        replaced = search_workers(server.process.pid)
+        assert replaced and started[0] not in replaced
+    finally:
+        server.stop()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() for p in started + replaced) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{p}").exists() for p in started + replaced), "worker processes outlive the server"

@@ -10,10 +10,9 @@ from flask import current_app
 from search.errors import SearchError
 from search.languages import LANGUAGES
 from search.results import SearchResults
-from search.searching import search
 
 from .errors import RequestError, from_library
-from .searcher import get_searcher
+from .searcher import run_search
 
 
 def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
@@ -59,7 +58,7 @@ def search_data(args: Mapping[str, str]) -> tuple[SearchResults, float]:
         raise RequestError("Type at least one word to search for.", "empty_query")
     started = time.perf_counter()
     try:
-        results = search(get_searcher(), **params)
+        results = run_search(**params)
     except SearchError as exc:
         raise from_library(exc) from None
     return results, round((time.perf_counter() - started) * 1000, 1)

@@ -1,16 +1,23 @@
-"""Searchers for the web app: one per worker thread, kept open between requests
-and reopened when the index changes, so new articles appear without a restart
-and no request sees a half-written index."""
+"""Searchers for the web app: one per thread, kept open between requests and
+reopened when the index changes, so new articles appear without a restart
+and no request sees a half-written index; and worker processes that run the
+searches themselves."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from flask import Flask, current_app
 from whoosh.searching import Searcher
 
 from search.index import Index
+from search.results import SearchResults
+from search.searching import search
+from search.segments import worker_count
 
 
 class SearcherCache:
@@ -36,9 +43,95 @@ class SearcherCache:
         return fresh
 
 
+def default_workers() -> int:
+    """One search process per core; none on a single core, where one would
+    only add the cost of handing searches over."""
+    cores = worker_count()
+    return cores if cores > 1 else 0
+
+
+class SearchPool:
+    """Runs searches in worker processes.
+
+    Searching is Python computing, and with the GIL the threads of one
+    process search one at a time, on one core. Worker processes, one per
+    core, search in parallel; each search goes to whichever worker is free.
+    Serving processes that each accepted their own connections would keep a
+    client's keep-alive connection on one busy process while another idles,
+    and would count rate limits apart: here requests, rate limits and pages
+    stay in the serving process, and only the search is handed over. Each
+    worker keeps its own searcher and caches.
+    """
+
+    def __init__(self, index_dir: str, refresh_seconds: float, workers: int):
+        self.index_dir = index_dir
+        self.refresh_seconds = refresh_seconds
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def search(self, **params) -> SearchResults:
+        executor = self._get_executor()
+        try:
+            return executor.submit(_search, **params).result()
+        except BrokenProcessPool:  # a worker died (killed, out of memory...): start new ones, once
+            self._replace(executor)
+            return self._get_executor().submit(_search, **params).result()
+
+    def start(self) -> None:
+        """Start the workers and open their searchers now rather than on the
+        first searches."""
+        executor = self._get_executor()
+        for future in [executor.submit(_open_searcher) for _ in range(self.workers)]:
+            future.result()
+
+    def _get_executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),  # forking a process with threads is unsafe
+                    initializer=_start_worker,
+                    initargs=(self.index_dir, self.refresh_seconds),
+                )
+            return self._executor
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is broken:
+                self._executor = None
+        broken.shutdown(wait=False)
+
+
+_worker_searchers: SearcherCache | None = None
+"""In a worker process: its searcher."""
+
+
+def _start_worker(index_dir: str, refresh_seconds: float) -> None:
+    global _worker_searchers
+    _worker_searchers = SearcherCache(Index(index_dir), refresh_seconds)
+
+
+def _open_searcher() -> None:
+    _worker_searchers.get()
+
+
+def _search(**params) -> SearchResults:
+    return search(_worker_searchers.get(), **params)
+
+
 def init_app(app: Flask) -> None:
     index = Index(app.config["INDEX_DIR"])
-    app.extensions["searchers"] = SearcherCache(index, float(app.config["REFRESH_SECONDS"]))
+    refresh = float(app.config["REFRESH_SECONDS"])
+    app.extensions["searchers"] = SearcherCache(index, refresh)
+    workers = int(app.config["WORKERS"])
+    app.extensions["search_pool"] = SearchPool(app.config["INDEX_DIR"], refresh, workers) if workers else None
+
+
+def start_workers(app: Flask) -> None:
+    """Start the app's search processes, if it has them, before serving."""
+    if app.extensions["search_pool"]:
+        app.extensions["search_pool"].start()
 
 
 def get_searcher() -> Searcher:
@@ -47,3 +140,10 @@ def get_searcher() -> Searcher:
 
 def get_index() -> Index:
     return current_app.extensions["searchers"].index
+
+
+def run_search(**params) -> SearchResults:
+    """`search.searching.search` with the app's index, in a worker process
+    when the app has them."""
+    pool: SearchPool | None = current_app.extensions["search_pool"]
+    return pool.search(**params) if pool else search(get_searcher(), **params)
