@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -133,7 +134,13 @@ def machine() -> dict:
 
 
 def code_state() -> dict:
-    """Commit and whether search/ or web/ had uncommitted edits when measured."""
+    """Commit, uncommitted edits of search/ and web/, and a digest of their
+    sources: taken at start and end, to tell when the code changed mid-run
+    (child processes run the code as it is when they start, while the
+    in-process searches run what was imported at the start)."""
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted([*(REPO / "search").rglob("*.py"), *(REPO / "web").rglob("*.py")]):
+        digest.update(path.read_bytes())
 
     def git(*args: str) -> str:
         try:
@@ -142,7 +149,7 @@ def code_state() -> dict:
             return ""
 
     return {"commit": git("rev-parse", "--short", "HEAD") or None,
-            "modified": git("status", "--porcelain", "--", "search", "web").splitlines()}
+            "modified": git("status", "--porcelain", "--", "search", "web").splitlines(), "digest": digest.hexdigest()}
 
 
 # -- subsets -------------------------------------------------------------------------
@@ -601,9 +608,10 @@ def load_test(work: Path, queries: Sequence[Query], duration: float) -> dict:
     WEB_CLIENTS connections for `duration` seconds per scenario.
 
     First every query is asked once (checking the answers are JSON), then an
-    untimed wrk run with one connection per server thread: each thread opens
-    its own searcher on its first request, which a long-running server has
-    long done, so the scenarios measure the steady state."""
+    untimed wrk run with one connection per server thread: each worker
+    (thread or process) opens its own searcher when first used, which a
+    long-running server has long done, so the scenarios measure the steady
+    state."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = cli("serve", "--index-dir", str(work / "ours"), "--port", str(port), "--threads", str(SERVER_THREADS))
@@ -621,8 +629,8 @@ def load_test(work: Path, queries: Sequence[Query], duration: float) -> dict:
             for kind, kind_paths in paths.items():
                 progress(f"  wrk: {kind} queries, {WEB_CLIENTS} connections, {duration:g} s")
                 scenarios[kind] = wrk(base, kind_paths, WEB_CLIENTS, duration, work / f"wrk-{kind}.lua")
-            # PSS, not RSS: each worker thread maps the same index files, which RSS would count once per mapping.
-            server_mb = round(_pss_kb(server.pid) / 1024, 1)
+            # PSS of the server and its worker processes: RSS would count the index files they all map once each.
+            server_mb = round(sum(map(_pss_kb, _descendants(server.pid))) / 1024, 1)
         finally:
             server.terminate()
             try:
@@ -673,6 +681,7 @@ def run(args: argparse.Namespace) -> dict:
     queries = all_queries()
     results["sizes"] = [bench_size(str(size or "all"), take_subset(corpus, size), args, queries) for size in args.sizes]
     results["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    results["code_at_end"] = code_state()
     results["runtime_s"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -708,6 +717,10 @@ def print_report(results: dict) -> None:
           f"load average {m['load_average_at_start']} at start, {m['load_average_at_end']} at end")
     print(f"Code: commit {code['commit']}" + (f" + uncommitted changes in {len(code['modified'])} file(s) of search/ or web/"
                                                if code["modified"] else ""))
+    end = results["code_at_end"]
+    if end["digest"] != code["digest"]:
+        print(f"WARNING: search/ or web/ changed during the run (commit {code['commit']} -> {end['commit']}): builds and "
+              "the server ran the code of their time, in-process searches the code of the start; rerun to compare.")
     print("Ratios are baseline time / our time, measured in the same run: above 1x ours is faster.")
     sizes = results["sizes"]
 
@@ -780,7 +793,7 @@ def print_report(results: dict) -> None:
         w0 = webs[0]["web"]
         print(f"\n/api/search under load: wrk, {w0['clients']} connections, {w0['duration_s']:g} s per scenario, "
               f"queries of all languages in rotation, snippets on; rate limit {w0['rate_limit']}; "
-              f"{w0['server_threads']} server threads; server MB = its PSS after the load")
+              f"{w0['server_threads']} server threads; server MB = PSS of the server and its workers after the load")
         table(["articles", "type", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "server MB"],
               [[s["articles"], kind, w["requests_per_s"], w["p50_ms"], w["p95_ms"], w["p99_ms"], w["max_ms"],
                 w["http_errors"] + w["socket_errors"], s["web"]["server_pss_mb_after"]]
