@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import operator
 import re
 import time
 from collections import Counter
@@ -80,9 +81,9 @@ def search(
     facets = {"lang": _counts(map(langs.__getitem__, everywhere_in_source)), "source": _counts(map(sources.__getitem__, in_lang))}
     total = len(found)
     # Best first; equal scores in index order, as Whoosh ranks them.
-    ranked = heapq.nlargest(page * per_page, found, key=lambda d: (scores[d], -d))
+    ranked = heapq.nlargest(page * per_page, zip(map(scores.__getitem__, found), map(operator.neg, found)))
     highlighter = _Highlighter(wanted_by_field(query)) if snippets else None
-    hits = [_hit(searcher.stored_fields(d), scores[d], highlighter) for d in ranked[(page - 1) * per_page :]]
+    hits = [_hit(searcher.stored_fields(-d), score, highlighter) for score, d in ranked[(page - 1) * per_page :]]
     suggestion = None
     if total < SUGGEST_BELOW:
         suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
