@@ -8,6 +8,7 @@ cannot, so one bad file never stops a batch.
 from __future__ import annotations
 
 import gzip
+import io
 import hashlib
 import json
 import math
@@ -147,6 +148,7 @@ def _read_file(path: Path, base: Path, progress: _Progress) -> Iterator[Item]:
         yield Skipped(str(path), f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else f"corrupt gzip data: {exc}")
         return
     text, problem = decode(data)
+    del data  # a large file's text is held once, not twice
     if text is None:
         yield Skipped(str(path), problem)
         return
@@ -227,7 +229,9 @@ def _text_record(text: str) -> dict:
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, object]]:
-    for number, line in enumerate(text.splitlines(), 1):
+    """Records one line at a time. Lines end at "\n" only: JSON strings may
+    hold U+2028 and other characters `splitlines` would break a record at."""
+    for number, line in enumerate(io.StringIO(text, newline="\n"), 1):
         if not line.strip():
             continue
         try:

@@ -106,3 +106,15 @@ def test_non_finite_numbers_are_not_kept(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"id": "n", "title": "T", "body": "B", "score": NaN, "rank": 3}\n', "utf-8")
     articles, _ = read(tmp_path)
     assert articles[0].extra == {"rank": 3}
+
+
+def test_jsonl_records_may_hold_line_separator_characters(tmp_path):
+    """U+2028, U+0085 and form feeds are legal inside JSON strings and appear in
+    scraped news text; a record holding them is one record, not broken ones."""
+    body = "Erster Absatz.\u2028Zweiter Absatz.\x85Dritter.\x0cVierter."
+    path = write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "title": "T", "body": body}, {"id": "b", "title": "U", "body": "x"}])
+    items = list(read_articles([path]))
+    articles = [item for item in items if isinstance(item, Article)]
+    assert [a.id for a in articles] == ["a", "b"]
+    assert articles[0].body == body
+    assert not [item for item in items if isinstance(item, Skipped)]
