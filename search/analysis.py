@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 
 import Stemmer
 from whoosh.analysis import Filter, RegexTokenizer, Token
@@ -304,33 +305,41 @@ class WordTerms:
 
     def __init__(self, lang: str):
         self.stem = STEMMERS[lang]().terms if lang in STEMMERS else None
-        self.cache: dict[str, tuple[str, ...]] = {}
+        self.cache = _WordCache(self._analyze)
 
-    def terms(self, word: str) -> tuple[str, ...]:
-        """The terms the analyzer makes of one word (cached)."""
-        terms = self.cache.get(word)
-        if terms is None:
-            if len(self.cache) >= CACHE_SIZE:
-                self.cache.clear()  # rare words churn; the frequent ones come straight back
-            normalized = _normalized(word)
-            terms = self.cache[word] = tuple(self.stem(normalized)) if self.stem else (normalized,)
-        return terms
+    def _analyze(self, word: str) -> str | tuple[str, ...]:
+        """The term a word becomes, or the terms when the stemmer gives several."""
+        normalized = _normalized(word)
+        if self.stem is None:
+            return normalized
+        stems = self.stem(normalized)
+        return stems[0] if len(stems) == 1 else tuple(stems)
 
     def postings(self, words: list[str]) -> Postings:
         """The postings of one text's words (as `words()` gives them)."""
-        postings: Postings = {}
-        cache = self.cache
-        for pos, word in enumerate(words):
-            terms = cache.get(word)
-            if terms is None:
-                terms = self.terms(word)
-            for term in terms:
-                positions = postings.get(term)
-                if positions is None:
-                    postings[term] = [pos]
-                else:
-                    positions.append(pos)
+        postings: Postings = defaultdict(list)
+        for pos, terms in enumerate(map(self.cache.__getitem__, words)):
+            if terms.__class__ is str:
+                postings[terms].append(pos)
+            else:
+                for term in terms:
+                    postings[term].append(pos)
         return postings
+
+
+class _WordCache(dict):
+    """word -> its analysis, made on first sight; emptied when full (rare words
+    churn, and the frequent ones come straight back)."""
+
+    def __init__(self, analyze: Callable[[str], str | tuple[str, ...]]):
+        super().__init__()
+        self.analyze = analyze
+
+    def __missing__(self, word: str) -> str | tuple[str, ...]:
+        if len(self) >= CACHE_SIZE:
+            self.clear()
+        value = self[word] = self.analyze(word)
+        return value
 
 
 @lru_cache(maxsize=CACHE_SIZE)

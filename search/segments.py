@@ -23,6 +23,7 @@ import os
 import queue
 import zlib
 from array import array
+from collections import defaultdict
 from pickle import dumps
 from typing import Any, Callable, Iterable
 
@@ -47,7 +48,7 @@ BLOCK_LIMIT = 128
 """Postings per block, as Whoosh's default codec writes them."""
 COMPRESSION = 3
 """zlib level of Whoosh's default codec."""
-COMPRESS_FROM = 256
+COMPRESS_FROM = 1024
 """Blocks under this many bytes are written uncompressed."""
 
 
@@ -79,8 +80,8 @@ class SegmentBuilder:
         self.docs = 0
         self.postings = 0
         # field -> term -> [docnum, frequency, encoded positions, docnum, ...]
-        self.pool: dict[str, dict[str, list]] = {}
-        self.lengths: dict[str, array] = {}
+        self.pool: defaultdict[str, defaultdict[str, list]] = defaultdict(lambda: defaultdict(list))
+        self.lengths: defaultdict[str, array] = defaultdict(lambda: array("I"))
 
     def add(self, fields: dict[str, Any]) -> None:
         docnum = self.docs
@@ -103,41 +104,31 @@ class SegmentBuilder:
                 length = self._add_postings(name, docnum, self.analysis(name).postings(tokens))
             elif field.indexed:  # ids: one term each, as Whoosh indexes them
                 for btext, _, _, _ in field.index(value):
-                    self._add_postings(name, docnum, {btext.decode("utf-8"): None})
+                    self.pool[name][btext.decode("utf-8")] += docnum, 1, b""
+                    self.postings += 1
             perdoc.add_field(name, field, value if field.stored else None, length)
             if field.column_type:
                 perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
         perdoc.finish_doc()
         self.docs += 1
 
-    def _add_postings(self, name: str, docnum: int, postings: dict[str, list[int] | None]) -> int:
-        """Add one document's postings for a field (positions None: an id);
-        return the field's length in the document."""
-        terms = self.pool.get(name)
-        if terms is None:
-            terms = self.pool[name] = {}
-        length = 0
+    def _add_postings(self, name: str, docnum: int, postings: dict[str, list[int]]) -> int:
+        """Add one document's postings for a text field; return the field's
+        length in the document."""
+        terms = self.pool[name]
+        single = _SINGLE
         for term, positions in postings.items():
-            if positions is None:
-                freq, value = 1, b""
+            if len(positions) == 1:
+                terms[term] += docnum, 1, single[positions[0]]
             else:
-                freq = len(positions)
-                length += freq
-                value = _SINGLE.get(positions[0]) if freq == 1 else None
-                if value is None:
-                    value = _encode_positions(positions)
-            entry = terms.get(term)
-            if entry is None:
-                terms[term] = [docnum, freq, value]
-            else:
-                entry += docnum, freq, value
+                terms[term] += docnum, len(positions), _encode_positions(positions)
         self.postings += len(postings)
-        if length:
-            lengths = self.lengths.get(name)
-            if lengths is None:
-                lengths = self.lengths[name] = array("I")
-            lengths.extend(bytes(docnum + 1 - len(lengths)))
-            lengths[docnum] = length
+        length = sum(map(len, postings.values()))
+        if not length:
+            return 0
+        lengths = self.lengths[name]
+        lengths.extend(bytes(docnum + 1 - len(lengths)))
+        lengths[docnum] = length
         return length
 
     def finish(self) -> W3Segment:
@@ -177,12 +168,17 @@ class _FieldWriter(W3FieldWriter):
     compressing their few bytes cost a third of the writing time.
     """
 
+    def start_field(self, fieldname: str, fieldobj) -> None:
+        super().start_field(fieldname, fieldobj)
+        self._offset = self._postfile.tell()  # then counted, rather than asking the file per term
+
     def add_term(
         self, btext: bytes, docnums: list[int], weights: list[float], values: list[bytes], lengths: array | None
     ) -> None:
         postfile = self._postfile
-        start = postfile.tell()
+        start = self._offset
         postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._offset += len(WHOOSH3_HEADER_MAGIC)
         fixed = self._format.fixed_value_size()
         count = len(docnums)
         minlength = maxlength = None
@@ -212,24 +208,28 @@ class _FieldWriter(W3FieldWriter):
                           length_to_byte(low), length_to_byte(high)), 2)
             size = len(info) + len(data)
             postfile.write(pack_int(-size if first + BLOCK_LIMIT >= count else size) + info + data)
+            self._offset += 4 + size
         terminfo = W3TermInfo(sum(weights), count, minlength, maxlength or 0, max(weights), docnums[0], docnums[-1])
-        terminfo.set_extent(start, postfile.tell() - start)
+        terminfo.set_extent(start, self._offset - start)
         self._tindex.add(pack_ushort(self._fieldid) + btext, terminfo.to_bytes())
 
 
-_SINGLE: dict[int, bytes] = {}
-
-
 def _encode_positions(positions: list[int]) -> bytes:
-    """Whoosh's `Positions` encoding: a count, then the pickled gaps. Words
-    that occur once in a text, the common case, are encoded once per position
-    and kept in _SINGLE."""
-    if len(positions) == 1:
-        value = _SINGLE[positions[0]] = pack_uint(1) + dumps(positions, 2)
-        return value
+    """Whoosh's `Positions` encoding: a count, then the pickled gaps."""
     gaps = [positions[0]]
     gaps.extend(b - a for a, b in zip(positions, positions[1:]))
     return pack_uint(len(gaps)) + dumps(gaps, 2)
+
+
+class _SingleTable(dict):
+    """position -> the encoding of a word found there alone: most postings."""
+
+    def __missing__(self, pos: int) -> bytes:
+        value = self[pos] = _encode_positions([pos])
+        return value
+
+
+_SINGLE = _SingleTable()
 
 
 def _remove_segment(storage, segment: W3Segment) -> None:
