@@ -21,7 +21,7 @@ from .highlight import Span, Wanted, WordFinder, mark, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import resolve
 from .query import ParsedQuery, parse, word_likelihoods
-from .ranking import OutOfTime, VersionCache, index_version, language_weights, score_all
+from .ranking import OutOfTime, Scores, VersionCache, index_version, language_weights, score_all
 from .results import Hit, SearchResults
 
 MAX_PER_PAGE = 100
@@ -66,19 +66,8 @@ def search(
     parsed = parse(text, (code,) if code else INDEXED_LANGUAGES, lookup)
     query = _weighted(searcher, parsed)
     _check_expansions(searcher, query)
-    deadline = time.monotonic() + time_limit
-    try:
-        scores = score_all(searcher, query, deadline)
-        # A facet shows what choosing another value would give, so it is
-        # counted without its own filter: languages over the query in every language.
-        everywhere = score_all(searcher, _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup)), deadline) if code else scores
-    except OutOfTime:
-        raise BadQuery(f"The search took longer than {time_limit:g} s and was stopped; use fewer or more specific words.") from None
-    langs, sources = _column(searcher, "lang"), _column(searcher, "source")
-    in_lang = [d for d in scores if langs[d] == code] if code else list(scores)
-    found = [d for d in in_lang if sources[d] == source] if source else in_lang
-    everywhere_in_source = [d for d in everywhere if sources[d] == source] if source else everywhere
-    facets = {"lang": _counts(map(langs.__getitem__, everywhere_in_source)), "source": _counts(map(sources.__getitem__, in_lang))}
+    scores, everywhere = _scores(searcher, query, text, code, lookup, time_limit)
+    found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
     # Best first; equal scores in index order, as Whoosh ranks them.
     ranked = heapq.nlargest(page * per_page, zip(map(scores.__getitem__, found), map(operator.neg, found)))
@@ -95,6 +84,28 @@ def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
     query is written in that language (see ranking.language_weights)."""
     likelihoods = word_likelihoods(searcher.reader(), parsed, MIN_LANGUAGE_DOCS)
     return parsed.combined(language_weights(likelihoods))
+
+
+def _scores(searcher: Searcher, query: wq.Query, text: str, code: str | None, lookup, time_limit: float) -> tuple[Scores, Scores]:
+    """The query's matches; with a language filter, also the matches of the
+    query in every language, for the language facet."""
+    deadline = time.monotonic() + time_limit
+    try:
+        scores = score_all(searcher, query, deadline)
+        everywhere = score_all(searcher, _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup)), deadline) if code else scores
+    except OutOfTime:
+        raise BadQuery(f"The search took longer than {time_limit:g} s and was stopped; use fewer or more specific words.") from None
+    return scores, everywhere
+
+
+def _filtered(searcher: Searcher, scores: Scores, everywhere: Scores, code: str | None, source: str | None) -> tuple[list[int], dict]:
+    """The matches that pass the filters, and the facets: a facet shows what
+    choosing another value would give, so each is counted without its own filter."""
+    langs, sources = _column(searcher, "lang"), _column(searcher, "source")
+    in_lang = [d for d in scores if langs[d] == code] if code else list(scores)
+    found = [d for d in in_lang if sources[d] == source] if source else in_lang
+    in_source = [d for d in everywhere if sources[d] == source] if source else everywhere
+    return found, {"lang": _counts(map(langs.__getitem__, in_source)), "source": _counts(map(sources.__getitem__, in_lang))}
 
 
 def _check_expansions(searcher: Searcher, q: wq.Query) -> None:
