@@ -7,6 +7,10 @@ analyzers, to be most of the time. Here text fields are analyzed a word at a
 time through `WordTerms` (one dictionary lookup per word), postings are
 gathered per term in memory, and each term is written out in one go.
 
+Segments are left as separate files, not assembled into Whoosh's compound
+file: whoosh-reloaded reads a compound file's parts through BytesIO, which
+copies the whole index into memory for every searcher that opens it.
+
 Whole segments are built by worker processes, one per core, and added to the
 index together when the run commits: until then the index does not list them,
 so an interrupted run leaves it as it was. Small runs (an incremental update of
@@ -18,9 +22,11 @@ that knows about Whoosh.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue
+import signal
 import zlib
 from array import array
 from collections import defaultdict
@@ -39,11 +45,13 @@ from .analysis import WordTerms, words
 BATCH = 200
 """Articles sent to a worker at a time: large enough to amortize pickling,
 small enough to keep the workers evenly busy."""
-SEGMENT_POSTINGS = 6_000_000
-"""A worker starts a new segment after this many postings (about 400 MB of
-memory), so memory stays bounded on any corpus size."""
+SEGMENT_POSTINGS = 8_000_000
+"""A worker starts a new segment after this many postings (about 20,000
+articles, 1 GB of memory), so memory stays bounded on any corpus size while
+a 50,000-article corpus still makes only a few segments."""
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 BLOCK_LIMIT = 128
 """Postings per block, as Whoosh's default codec writes them."""
 COMPRESSION = 3
@@ -149,9 +157,6 @@ class SegmentBuilder:
         writer.close()
         self.pool.clear()
         self.segment.set_doc_count(self.docs)
-        if self.segment.should_assemble():
-            self.segment.create_compound_file(self.storage)
-            self.segment.compound = True
         return self.segment
 
     def remove_files(self) -> None:
@@ -261,7 +266,7 @@ class ParallelWriter:
         self.ix = ix
         self.build = (prepare, analysis)
         self.workers = worker_count() if workers is None else workers
-        self.writer = ix.writer()
+        self.writer = ix.writer(compound=False)
         self.pending: list = []
         self.pool: _WorkerPool | None = None
         self.built: list[W3Segment] = []
@@ -395,6 +400,8 @@ def _work(ix: whoosh.index.Index, build: Build, jobs, results, parent: int) -> N
     """A worker: build segments from batches until told to stop (None), and
     put them, or the error, on `results`."""
 
+    _die_with(parent)
+
     def batches():
         while True:
             try:
@@ -411,6 +418,18 @@ def _work(ix: whoosh.index.Index, build: Build, jobs, results, parent: int) -> N
         results.put(("ok", _build(ix, build, batches())))
     except BaseException as exc:
         results.put(("error", _picklable(exc)))
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to kill this worker the moment its parent dies, even by
+    SIGKILL, so no orphan goes on writing into the index; elsewhere the worker
+    notices within a second (see _work)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request
+        os._exit(1)
 
 
 def _picklable(exc: BaseException) -> BaseException:
