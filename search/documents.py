@@ -16,7 +16,7 @@ import os
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from charset_normalizer import from_bytes
 
@@ -59,15 +59,39 @@ class Skipped:
     reason: str
 
 
+Stamp = tuple[int, int, int, int]
+"""A file's size, modification and change times (ns) and inode: if all are
+the same, the file has not been written to."""
+
+
 @dataclass
 class FileRead:
     """Sent after each file that could be read, so the indexer knows which
     files' articles are complete (and which may be removed from the index)."""
 
     path: str
+    stamp: Stamp | None = None
+    """The file's stamp from before it was read."""
 
 
-Item = Article | Skipped | FileRead
+@dataclass
+class FileUnchanged:
+    """Sent instead of a file's articles when its stamp is the one the caller
+    knows: the articles the caller has from it are current."""
+
+    path: str
+    stamp: Stamp
+
+
+Item = Article | Skipped | FileRead | FileUnchanged
+
+
+def file_stamp(path: Path) -> Stamp | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def article_files(root: Path) -> Iterator[Path]:
@@ -84,21 +108,30 @@ def article_files(root: Path) -> Iterator[Path]:
 
 
 def read_articles(
-    paths: Iterable[str | os.PathLike], on_bytes: Callable[[int], None] | None = None
+    paths: Iterable[str | os.PathLike],
+    on_bytes: Callable[[int], None] | None = None,
+    known: Mapping[str, Stamp] | None = None,
 ) -> Iterator[Item]:
     """Yield articles, skips and file-done markers for files and folders.
 
     `on_bytes(n)` is called with the size of each file once it is read, for
-    progress bars (see `total_bytes`).
+    progress bars (see `total_bytes`). A file whose absolute path `known`
+    maps to its current stamp is not read: FileUnchanged stands for it.
     """
+    known = known or {}
     for root in map(Path, paths):
         if not root.exists():
             yield Skipped(str(root), "no such file or folder")
             continue
         base = root.parent if root.is_file() else root
         for path in article_files(root):
-            progress = _Progress(on_bytes, _size(path))
-            yield from _read_file(path, base, progress)
+            stamp = file_stamp(path)
+            progress = _Progress(on_bytes, stamp[0] if stamp else 0)
+            origin = str(path.resolve())
+            if stamp is not None and known.get(origin) == stamp:
+                yield FileUnchanged(origin, stamp)
+            else:
+                yield from _read_file(path, base, progress, stamp)
             progress.at(1.0)
 
 
@@ -135,7 +168,7 @@ def _format(path: Path) -> tuple[str, bool]:
     return os.path.splitext(name)[1], compressed
 
 
-def _read_file(path: Path, base: Path, progress: _Progress) -> Iterator[Item]:
+def _read_file(path: Path, base: Path, progress: _Progress, stamp: Stamp | None) -> Iterator[Item]:
     ext, compressed = _format(path)
     if ext not in FORMATS:
         yield Skipped(str(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
@@ -184,7 +217,7 @@ def _read_file(path: Path, base: Path, progress: _Progress) -> Iterator[Item]:
             yield Skipped(where, article)
         else:
             yield article
-    yield FileRead(origin)
+    yield FileRead(origin, stamp)
 
 
 def decode(data: bytes) -> tuple[str | None, str]:

@@ -33,7 +33,7 @@ from whoosh.searching import Searcher
 
 from . import __version__
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
-from .documents import Article, FileRead, Skipped, read_articles
+from .documents import Article, FileRead, FileUnchanged, Skipped, Stamp, read_articles
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
@@ -239,15 +239,26 @@ class Index:
         report = IndexReport()
         ix = whoosh.index.open_dir(str(gen))
         existing = {} if fresh else _existing(ix)
+        known = {} if fresh else _read_stamps(gen)
+        stamps = {path: stamp for path, stamp in known.items() if os.path.exists(path)}
+        by_origin: dict[str, list[str]] | None = None
         seen: dict[str, str] = {}
         files_read: set[str] = set()
         writer = _LazyWriter(ix, workers)  # opened only once something changes
         try:
-            for item in read_articles(roots, on_bytes):
+            for item in read_articles(roots, on_bytes, known):
                 if isinstance(item, Skipped):
                     report.skipped.append((item.path, item.reason))
+                elif isinstance(item, FileUnchanged):
+                    report.files_unchanged += 1
+                    by_origin = by_origin or _ids_by_origin(existing)
+                    for doc_id in by_origin.get(item.path, ()):
+                        seen.setdefault(doc_id, item.path)
+                        report.unchanged += 1
                 elif isinstance(item, FileRead):
                     files_read.add(item.path)
+                    if item.stamp:
+                        stamps[item.path] = item.stamp
                 else:
                     self._index_article(writer, item, existing, seen, report)
             if carry_from is not None:
@@ -267,6 +278,8 @@ class Index:
             raise
         if report.changed or fresh:
             self._write_meta(gen, fresh)
+        if stamps != known:
+            _write_json(gen / STAMPS, {path: list(stamp) for path, stamp in stamps.items()})
         return report
 
     def _index_article(self, writer, article: Article, existing: dict, seen: dict, report: IndexReport) -> None:
@@ -298,9 +311,7 @@ class Index:
             updated=now,
         )
         meta.setdefault("created", now)
-        tmp = gen / "meta.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=2), "utf-8")
-        os.replace(tmp, path)
+        _write_json(path, meta)
 
     # -- reading -------------------------------------------------------
 
@@ -401,6 +412,34 @@ def _field_analysis(name: str) -> WordTerms:
     """The index-time analysis of a text field: the analyzer build_schema
     gives it, word by word."""
     return word_terms(NEUTRAL if name == "exact" else name.split("_", 1)[1])
+
+
+STAMPS = "files.json"
+"""In each generation: the stamp of every file as it was when indexed, so a
+later run need not read files that have not changed (see documents.file_stamp).
+Written after the index commits: a stamp never vouches for a change that was
+not committed."""
+
+
+def _read_stamps(gen: Path) -> dict[str, Stamp]:
+    try:
+        data = json.loads((gen / STAMPS).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: every file is read
+    return {path: tuple(stamp) for path, stamp in data.items()}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), "utf-8")
+    os.replace(tmp, path)
+
+
+def _ids_by_origin(existing: dict[str, tuple[str, str]]) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {}
+    for doc_id, (_, origin) in existing.items():
+        ids.setdefault(origin, []).append(doc_id)
+    return ids
 
 
 def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:

@@ -48,6 +48,8 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(path, reason) for every file or record that could not be indexed."""
     rebuilt: bool = False
+    files_unchanged: int = 0
+    """Files not read again: unchanged (size and times) since they were indexed."""
 
     @property
     def changed(self) -> bool:

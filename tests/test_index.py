@@ -2,6 +2,7 @@
 version checks and one writer at a time."""
 
 import fcntl
+import os
 import gzip
 import json
 
@@ -223,3 +224,29 @@ def test_parallel_build_writes_exactly_what_whooshs_own_writer_writes(tmp_path):
                 writer.add_document(**fields)
 
     assert _index_contents(ours._generation()) == _index_contents(reference)
+
+
+def test_reruns_read_only_files_that_changed(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    again = ix.update([articles_dir])
+    assert (again.files_unchanged, again.unchanged, again.changed) == (5, 5, False)
+
+    first = sorted(articles_dir.glob("*.txt"))[0]
+    first.write_text(first.read_text("utf-8") + "\nNachtrag Zeitenwende.", "utf-8")
+    edited = ix.update([articles_dir])
+    assert (edited.files_unchanged, edited.updated, edited.unchanged) == (4, 1, 4)
+    assert ids(ix, "Zeitenwende") == {first.stem}
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(tmp_path, articles_dir):
+    ix = Index(tmp_path / "ix")
+    ix.update([articles_dir])
+    path = sorted(articles_dir.glob("*.txt"))[1]
+    before = path.stat()
+    text = path.read_text("utf-8")
+    path.write_text(text.replace("a", "o", 1) if "a" in text else "x" + text[1:], "utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    report = ix.update([articles_dir])
+    assert (report.files_unchanged, report.updated) == (4, 1)
