@@ -59,14 +59,12 @@ class WordFinder:
         """Character spans of the words of `text` that the query looks for."""
         if not self.wanted:
             return []
-        words = _WORD.findall(text)
+        tokens = list(_WORD.finditer(text))
+        words = list(map(re.Match.group, tokens))
         new = set(words) - self.judged
         self.found.update(w for w in new if self.wanted.matches(self.terms_of(w)))
         self.judged |= new
-        if self.found.isdisjoint(words) and not self.wanted.phrases:
-            return []
-        tokens = list(_WORD.finditer(text))
-        spans = {m.span() for m in tokens if m.group() in self.found}
+        spans = {m.span() for m, w in zip(tokens, words) if w in self.found}
         if self.wanted.phrases:
             terms = [self.terms_of(w) for w in words]
             for phrase in self.wanted.phrases:
