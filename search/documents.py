@@ -47,10 +47,17 @@ class Article:
         return data
 
     def fingerprint(self) -> str:
-        """Changes whenever anything we index or store about the article does."""
-        data = [self.title, self.body, self.lang, self.source, self.url, self.date, self.extra]
-        raw = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        return hashlib.blake2b(raw, digest_size=12).hexdigest()
+        """Changes whenever anything we index or store about the article does.
+        Each part is hashed with its length, so text cannot move between parts
+        unnoticed; only `extra` needs JSON (every article is fingerprinted on
+        every run, so this is kept cheap)."""
+        digest = hashlib.blake2b(digest_size=12)
+        extra = json.dumps(self.extra, ensure_ascii=False, sort_keys=True) if self.extra else ""
+        for part in (self.title, self.body, self.lang or "", self.source, self.url, self.date, extra):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(b"%d:" % len(data))
+            digest.update(data)
+        return digest.hexdigest()
 
 
 @dataclass

@@ -444,12 +444,12 @@ def _ids_by_origin(existing: dict[str, tuple[str, str]]) -> dict[str, list[str]]
 
 def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
     """id -> (fingerprint, origin) of every live document, read from columns
-    (fast: no stored fields are unpickled)."""
+    (fast: no stored fields are unpickled; each column is read in one go)."""
     with ix.reader() as reader:
-        ids = reader.column_reader("id")
-        prints = reader.column_reader("fingerprint")
-        origins = reader.column_reader("origin")
-        return {ids[d]: (prints[d], origins[d]) for d in reader.all_doc_ids()}
+        live = list(reader.all_doc_ids())
+        ids, prints, origins = ([column[d] for d in live] for column in
+                                (list(reader.column_reader(name)) for name in ("id", "fingerprint", "origin")))
+        return dict(zip(ids, zip(prints, origins)))
 
 
 def _articles_from(gen: Path, origins: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:
