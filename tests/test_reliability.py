@@ -130,19 +130,23 @@ def small_filesystem(path: Path, size: str):
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-def big_articles(folder: Path, megabytes: int) -> None:
+def big_articles(folder: Path, megabytes: int, articles: int) -> None:
+    """About `megabytes` of distinct words, in few articles (built in-process)
+    or many (built by the worker processes)."""
     folder.mkdir()
-    body = " ".join(f"unique{n}" for n in range(60_000))  # ~0.6 MB of distinct words each
-    for i in range(megabytes * 2):
+    words = 120_000 * megabytes // articles
+    for i in range(articles):
+        body = " ".join(f"unique{i}x{n}" for n in range(words))
         write_jsonl(folder / f"big{i}.jsonl", [{"id": f"big{i}", "lang": "en", "title": f"Big {i}", "body": body}])
 
 
+@pytest.mark.parametrize("articles", [8, 450], ids=["in-process", "workers"])
 @pytest.mark.parametrize("rebuild", [False, True], ids=["incremental", "rebuild"])
-def test_a_full_disk_gives_a_clear_error_and_the_index_stays_searchable(tmp_path, rebuild):
+def test_a_full_disk_gives_a_clear_error_and_the_index_stays_searchable(tmp_path, rebuild, articles):
     with small_filesystem(tmp_path / "disk", "3m") as disk:
         ix_dir = disk / "ix"
         assert run_index(str(SEEDS), "--index-dir", str(ix_dir)).returncode == 0
-        big_articles(tmp_path / "big", 4)
+        big_articles(tmp_path / "big", 4, articles)
         failed = run_index(str(SEEDS), str(tmp_path / "big"), "--index-dir", str(ix_dir), *(["--rebuild"] if rebuild else []))
         assert failed.returncode == 1
         assert "disk is full" in failed.stderr and "previous index is unchanged" in failed.stderr
