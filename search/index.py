@@ -11,8 +11,9 @@ only once it is complete, so searches never see a half-built index and an
 interrupted rebuild leaves the previous one in place. The previous generation
 is kept until the next switch, for searchers that still have it open.
 
-This module, `query.py` and `searching.py` are the only ones that know about
-Whoosh; another engine would replace these three behind the same functions.
+This module, `segments.py` (building segments on every core), `query.py`,
+`ranking.py` and `searching.py` are the only ones that know about Whoosh;
+another engine would replace them behind the same functions.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ index together when the run commits: until then the index does not list them,
 so an interrupted run leaves it as it was. Small runs (an incremental update of
 a few articles) build their segment in the calling process instead.
 
-Together with `index.py`, `query.py` and `searching.py` this is the only module
-that knows about Whoosh.
+Whoosh is known here and in `index.py`, `query.py`, `ranking.py` and
+`searching.py` only.
 """
 
 from __future__ import annotations
