@@ -176,20 +176,22 @@ class _FieldWriter(W3FieldWriter):
     def start_field(self, fieldname: str, fieldobj) -> None:
         super().start_field(fieldname, fieldobj)
         self._offset = self._postfile.tell()  # then counted, rather than asking the file per term
+        self._write = self._postfile.file.write
+        self._has_values = self._format.fixed_value_size() is None  # positions; ids have none
 
     def add_term(
         self, btext: bytes, docnums: list[int], weights: list[float], values: list[bytes], lengths: array | None
     ) -> None:
-        postfile = self._postfile
         start = self._offset
-        postfile.write(WHOOSH3_HEADER_MAGIC)
-        self._offset += len(WHOOSH3_HEADER_MAGIC)
-        fixed = self._format.fixed_value_size()
         count = len(docnums)
         minlength = maxlength = None
+        out = [WHOOSH3_HEADER_MAGIC]
         for first in range(0, count, BLOCK_LIMIT):
-            ids = docnums[first:first + BLOCK_LIMIT]
-            block_weights = weights[first:first + BLOCK_LIMIT]
+            if count <= BLOCK_LIMIT:  # nearly every term: one block, no slicing
+                ids, block_weights, block_values = docnums, weights, values
+            else:
+                end = first + BLOCK_LIMIT
+                ids, block_weights, block_values = docnums[first:end], weights[first:end], values[first:end]
             if lengths is None:
                 low, high = None, 0
             else:
@@ -204,18 +206,19 @@ class _FieldWriter(W3FieldWriter):
                 mini_weights = block_weights[0]
             else:
                 mini_weights = tuple(block_weights)
-            mini_values = tuple(values[first:first + BLOCK_LIMIT]) if fixed is None else None
-            data = dumps((gaps, mini_weights, mini_values), 2)
+            data = dumps((gaps, mini_weights, tuple(block_values) if self._has_values else None), 2)
             compression = COMPRESSION if len(data) >= COMPRESS_FROM else 0
             if compression:
                 data = zlib.compress(data, compression)
             info = dumps((len(ids), ids[-1], max(block_weights), compression,
                           length_to_byte(low), length_to_byte(high)), 2)
             size = len(info) + len(data)
-            postfile.write(pack_int(-size if first + BLOCK_LIMIT >= count else size) + info + data)
-            self._offset += 4 + size
+            out += pack_int(-size if first + BLOCK_LIMIT >= count else size), info, data
+        block = b"".join(out)
+        self._write(block)
+        self._offset += len(block)
         terminfo = W3TermInfo(sum(weights), count, minlength, maxlength or 0, max(weights), docnums[0], docnums[-1])
-        terminfo.set_extent(start, self._offset - start)
+        terminfo.set_extent(start, len(block))
         self._tindex.add(pack_ushort(self._fieldid) + btext, terminfo.to_bytes())
 
 
