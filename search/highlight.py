@@ -46,7 +46,7 @@ class Wanted:
 
 class WordFinder:
     """Finds where the words a query looks for stand in texts; `terms_of`
-    gives a word's indexed terms (see searching.word_terms). The texts of one
+    gives a word's indexed terms (see searching.terms_of). The texts of one
     search share most of their words, so each word is judged once."""
 
     def __init__(self, terms_of: Callable[[str], Collection[str]], wanted: Wanted):

@@ -7,19 +7,18 @@ import operator
 import re
 import time
 from collections import Counter
-from functools import lru_cache
 from itertools import islice
 from typing import Callable, Iterable
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .analysis import analyzer_for, exact_analyzer
+from .analysis import exact_analyzer, word_terms
 from .errors import BadQuery, UnknownLanguage
 from .documents import Article
 from .highlight import Span, Wanted, WordFinder, mark, snippet
 from .index import INDEXED_LANGUAGES
-from .languages import resolve
+from .languages import NEUTRAL, resolve
 from .query import ParsedQuery, parse, word_likelihoods
 from .ranking import OutOfTime, Scores, VersionCache, index_version, language_weights, score_all
 from .results import Hit, SearchResults
@@ -191,24 +190,19 @@ class _Highlighter:
                 in_lang.terms |= found.terms
                 in_lang.phrases += found.phrases
             exact = self.wanted.get("exact", Wanted())
-            self.finders[lang] = (WordFinder(word_terms(lang), in_lang), WordFinder(word_terms(None), exact))
+            self.finders[lang] = (WordFinder(terms_of(lang), in_lang), WordFinder(terms_of(NEUTRAL), exact))
         in_lang, exact = self.finders[lang]
         return sorted(set(in_lang.spans(text)) | set(exact.spans(text)))
 
 
-@lru_cache(maxsize=None)
-def word_terms(lang: str | None) -> Callable[[str], frozenset[str]]:
-    """A word's indexed terms in a language's fields (None: in `exact`).
+def terms_of(lang: str) -> Callable[[str], tuple[str, ...]]:
+    """A word's terms in `lang`'s fields (NEUTRAL: in `exact`), remembered
+    from analyzing it on its own, as indexing does (see WordTerms)."""
+    analyzed = word_terms(lang).cache
 
-    Each word is analyzed on its own, once per process: no filter looks at
-    a word's neighbours, and analyzing whole articles for every snippet cost
-    more than the search itself.
-    """
-    analyzer = analyzer_for(lang) if lang else exact_analyzer()
-
-    @lru_cache(maxsize=200_000)
-    def terms(word: str) -> frozenset[str]:
-        return frozenset(t.text for t in analyzer(word, mode="index"))
+    def terms(word: str) -> tuple[str, ...]:
+        found = analyzed[word]
+        return (found,) if found.__class__ is str else found
 
     return terms
 

@@ -6,7 +6,7 @@ from search.analysis import analyzer_for
 from search.errors import BadQuery
 from search.highlight import Wanted, WordFinder
 from search.index import Index
-from search.searching import search, word_terms
+from search.searching import search, terms_of
 
 from .conftest import write_jsonl
 
@@ -219,7 +219,7 @@ def test_words_are_marked_as_their_analyzer_reads_them_in_the_text(searcher):
         tokens = [(t.text, (t.startchar, t.endchar)) for t in analyzer_for(lang)(body, chars=True, mode="index")]
         wanted = Wanted(terms={term for term, _ in tokens[::7]})
         expected = sorted({span for term, span in tokens if term in wanted.terms})
-        assert WordFinder(word_terms(lang), wanted).spans(body) == expected
+        assert WordFinder(terms_of(lang), wanted).spans(body) == expected
 
 
 def test_phrase_marks_only_where_the_whole_phrase_stands_and_exclusions_are_not_marked(searcher):
