@@ -8,6 +8,7 @@ Whoosh-specific, like index.py, query.py and searching.py.
 from __future__ import annotations
 
 import math
+import operator
 import threading
 import time
 from array import array
@@ -267,7 +268,12 @@ class _Scoring:
             a = self.scores(q.a)
             # An exact-form phrase bonus counts only where `a` matches: check it there.
             b = self._matcher_scores(q.b, among=a) if isinstance(q.b, wq.Phrase) else self.scores(q.b)
-            return {d: s + b[d] if d in b else s for d, s in a.items()}
+            if not b:
+                return a
+            out = dict(a)
+            for d in a.keys() & b.keys():
+                out[d] = a[d] + b[d]
+            return out
         if type(q) is wq.AndNot:
             a, b = self.scores(q.a), self.scores(q.b)
             return {d: s for d, s in a.items() if d not in b}
@@ -283,8 +289,13 @@ class _Scoring:
             common.intersection_update(part)
         for part in excluded:
             common.difference_update(part)
-        bonus = float(len(excluded))
-        return {d: sum(part[d] for part in required) + bonus for d in common}
+        docs = list(common)
+        totals = list(map(required[0].__getitem__, docs))
+        for part in required[1:]:
+            totals = list(map(operator.add, totals, map(part.__getitem__, docs)))
+        if excluded:
+            totals = [t + len(excluded) for t in totals]
+        return dict(zip(docs, totals))
 
     def _term(self, q: wq.Term) -> Scores:
         """Each language's part of a query has the same `exact` terms: they
@@ -357,7 +368,9 @@ def _boosted(scores: Scores, boost: float) -> Scores:
 
 def _sum(parts: list[Scores]) -> Scores:
     """Union, adding up the scores of documents in several parts (UnionMatcher)."""
-    parts = sorted(parts, key=len, reverse=True)
+    parts = sorted(filter(None, parts), key=len, reverse=True)
+    if len(parts) < 2:
+        return parts[0] if parts else {}
     out = dict(parts[0])
     get = out.get
     for part in parts[1:]:
@@ -369,7 +382,12 @@ def _sum(parts: list[Scores]) -> Scores:
 
 def _best_of(parts: list[Scores], tiebreak: float) -> Scores:
     """Union, scoring each document as _BestOfMatcher does, folding the
-    parts left to right."""
+    parts left to right (two parts either way round: the larger is copied)."""
+    parts = [part for part in parts if part]
+    if len(parts) < 2:
+        return parts[0] if parts else {}
+    if len(parts) == 2 and len(parts[1]) > len(parts[0]):
+        parts.reverse()
     out = dict(parts[0])
     get = out.get
     for part in parts[1:]:
