@@ -80,7 +80,7 @@ def search_workers(pid: int) -> list[int]:
     return [p for p in process_tree(pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
 
 
-def test_searches_run_in_worker_processes_which_are_replaced_when_they_die(web_index):
+def test_searches_run_in_worker_processes_which_are_replaced_when_they_die_and_die_with_the_server(web_index):
     server = LiveServer(web_index.path, env={"SEARCH_WORKERS": "2"})
     try:
         started = search_workers(server.process.pid)
@@ -93,6 +93,7 @@ def test_searches_run_in_worker_processes_which_are_replaced_when_they_die(web_i
             assert status == 200 and data["total"] == 2
         replaced = search_workers(server.process.pid)
         assert replaced and started[0] not in replaced
+        server.process.kill()  # not even a SIGKILL leaves workers behind
     finally:
         server.stop()
     deadline = time.monotonic() + 10

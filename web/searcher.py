@@ -6,6 +6,7 @@ searches themselves."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +18,7 @@ from whoosh.searching import Searcher
 from search.index import Index
 from search.results import SearchResults
 from search.searching import search
-from search.segments import worker_count
+from search.segments import _die_with, worker_count
 
 
 class SearcherCache:
@@ -92,7 +93,7 @@ class SearchPool:
                     self.workers,
                     mp_context=multiprocessing.get_context("spawn"),  # forking a process with threads is unsafe
                     initializer=_start_worker,
-                    initargs=(self.index_dir, self.refresh_seconds),
+                    initargs=(self.index_dir, self.refresh_seconds, os.getpid()),
                 )
             return self._executor
 
@@ -107,8 +108,9 @@ _worker_searchers: SearcherCache | None = None
 """In a worker process: its searcher."""
 
 
-def _start_worker(index_dir: str, refresh_seconds: float) -> None:
+def _start_worker(index_dir: str, refresh_seconds: float, server: int) -> None:
     global _worker_searchers
+    _die_with(server)  # a server killed outright leaves no worker behind
     _worker_searchers = SearcherCache(Index(index_dir), refresh_seconds)
 
 
