@@ -22,11 +22,9 @@ Whoosh is known here and in `index.py`, `query.py`, `ranking.py` and
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import queue
-import signal
 import zlib
 from array import array
 from collections import defaultdict
@@ -41,6 +39,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .analysis import WordTerms, words
+from .processes import die_with_parent, worker_count
 
 BATCH = 200
 """Articles sent to a worker at a time: large enough to amortize pickling,
@@ -51,21 +50,12 @@ articles, 1 GB of memory), so memory stays bounded on any corpus size while
 a 50,000-article corpus still makes only a few segments."""
 
 
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 BLOCK_LIMIT = 128
 """Postings per block, as Whoosh's default codec writes them."""
 COMPRESSION = 3
 """zlib level of Whoosh's default codec."""
 COMPRESS_FROM = 1024
 """Blocks under this many bytes are written uncompressed."""
-
-
-def worker_count() -> int:
-    """One worker per core the process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 class SegmentBuilder:
@@ -337,24 +327,31 @@ def _build(ix: whoosh.index.Index, build: Build, batches: Iterable[list]) -> lis
 
 
 class _WorkerPool:
-    """Worker processes that each build segments from the batches they take
-    off a shared queue, and hand back the finished segments at the end."""
+    """Worker processes that each build segments from the batches they are
+    sent, and hand back the finished segments at the end.
+
+    Batches go round in turn and segments come back in worker order, so the
+    same articles with the same number of workers always make the same index
+    (the same document numbers, which break ties between equal scores)."""
 
     def __init__(self, ix: whoosh.index.Index, build: Build, workers: int):
         context = multiprocessing.get_context("fork")  # workers inherit the loaded analyzers
-        self.jobs = context.Queue(maxsize=2 * workers)
+        self.jobs = [context.Queue(maxsize=2) for _ in range(workers)]
         self.results = context.Queue()
         self.processes = [
-            context.Process(target=_work, args=(ix, build, self.jobs, self.results, os.getpid()), daemon=True)
-            for _ in range(workers)
+            context.Process(target=_work, args=(ix, build, n, jobs, self.results, os.getpid()), daemon=True)
+            for n, jobs in enumerate(self.jobs)
         ]
         for process in self.processes:
             process.start()
+        self.sent = 0
 
-    def send(self, batch: list) -> None:
+    def send(self, batch: list | None) -> None:
+        jobs = self.jobs[self.sent % len(self.jobs)]
+        self.sent += 1
         while True:
             try:
-                self.jobs.put(batch, timeout=1)
+                jobs.put(batch, timeout=1)
                 return
             except queue.Full:
                 if not all(p.is_alive() for p in self.processes):
@@ -364,29 +361,28 @@ class _WorkerPool:
         """Wait for every worker to hand over its segments; raise the first
         worker error, if any."""
         for _ in self.processes:
-            self.jobs.put(None)
-        segments: list[W3Segment] = []
-        for _ in self.processes:
-            while True:
-                try:
-                    status, payload = self.results.get(timeout=1)
-                    break
-                except queue.Empty:  # a worker that was killed (say, out of memory) never answers
-                    if any(p.exitcode not in (None, 0) for p in self.processes):
-                        raise self._failure() from None
+            self.send(None)
+        built: dict[int, list[W3Segment]] = {}
+        while len(built) < len(self.processes):
+            try:
+                status, worker, payload = self.results.get(timeout=1)
+            except queue.Empty:  # a worker that was killed (say, out of memory) never answers
+                if any(p.exitcode not in (None, 0) for p in self.processes):
+                    raise self._failure() from None
+                continue
             if status == "error":
                 self.terminate()
                 raise payload
-            segments += payload
+            built[worker] = payload
         for process in self.processes:
             process.join()
-        return segments
+        return [segment for worker in sorted(built) for segment in built[worker]]
 
     def _failure(self) -> BaseException:
         """The error of a worker that stopped early, stopping the others."""
         self.terminate()
         try:
-            status, payload = self.results.get(timeout=1)
+            status, _, payload = self.results.get(timeout=1)
         except queue.Empty:
             status, payload = "error", None
         if status == "error" and payload is not None:
@@ -397,13 +393,14 @@ class _WorkerPool:
         for process in self.processes:
             process.kill()
             process.join()
+        for jobs in self.jobs:
+            jobs.cancel_join_thread()  # batches still queued for the dead: do not wait to deliver them at exit
 
 
-def _work(ix: whoosh.index.Index, build: Build, jobs, results, parent: int) -> None:
-    """A worker: build segments from batches until told to stop (None), and
-    put them, or the error, on `results`."""
-
-    _die_with(parent)
+def _work(ix: whoosh.index.Index, build: Build, worker: int, jobs, results, parent: int) -> None:
+    """Worker number `worker`: build segments from batches until told to stop
+    (None), and put them, or the error, on `results`."""
+    die_with_parent(parent)
 
     def batches():
         while True:
@@ -418,21 +415,9 @@ def _work(ix: whoosh.index.Index, build: Build, jobs, results, parent: int) -> N
             yield batch
 
     try:
-        results.put(("ok", _build(ix, build, batches())))
+        results.put(("ok", worker, _build(ix, build, batches())))
     except BaseException as exc:
-        results.put(("error", _picklable(exc)))
-
-
-def _die_with(parent: int) -> None:
-    """Ask Linux to kill this worker the moment its parent dies, even by
-    SIGKILL, so no orphan goes on writing into the index; elsewhere the worker
-    notices within a second (see _work)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the request
-        os._exit(1)
+        results.put(("error", worker, _picklable(exc)))
 
 
 def _picklable(exc: BaseException) -> BaseException:

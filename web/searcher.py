@@ -18,7 +18,7 @@ from whoosh.searching import Searcher
 from search.index import Index
 from search.results import SearchResults
 from search.searching import search
-from search.segments import _die_with, worker_count
+from search.processes import die_with_parent, worker_count
 
 
 class SearcherCache:
@@ -110,7 +110,7 @@ _worker_searchers: SearcherCache | None = None
 
 def _start_worker(index_dir: str, refresh_seconds: float, server: int) -> None:
     global _worker_searchers
-    _die_with(server)  # a server killed outright leaves no worker behind
+    die_with_parent(server)  # a server killed outright leaves no worker behind
     _worker_searchers = SearcherCache(Index(index_dir), refresh_seconds)
 
 
