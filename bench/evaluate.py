@@ -52,7 +52,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # measure this checkout's analyzers, whatever is installed
 
 from whoosh import index as whoosh_index  # noqa: E402
-from whoosh.analysis import Filter, PassFilter, StemmingAnalyzer  # noqa: E402
+from whoosh.analysis import Filter, StemmingAnalyzer  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import OrGroup, QueryParser  # noqa: E402
 
@@ -491,24 +491,36 @@ class UnionStem(Filter):
     def __init__(self, *stemmers: Filter):
         self.stemmers = stemmers
 
+    def terms(self, word: str) -> list[str]:
+        stems: list[str] = []
+        for stemmer in self.stemmers:
+            stems += [stem for stem in stemmer.terms(word) if stem not in stems]
+        return stems
+
     def __call__(self, tokens):
         for t in tokens:
-            word, stems = t.text, []
-            for stemmer in self.stemmers:
-                t.text = word
-                for stemmed in stemmer(iter([t])):
-                    if stemmed.text not in stems:
-                        stems.append(stemmed.text)
-            for stem in stems:
+            for stem in self.terms(t.text):
                 t.text = stem
                 yield t
+
+
+class NoStem(Filter):
+    """Words as they are: the "none" variant."""
+
+    is_morph = True
+
+    def terms(self, word: str) -> list[str]:
+        return [word]
+
+    def __call__(self, tokens):
+        return tokens
 
 
 VARIANTS: dict[str, dict[str, Callable[[], Filter]]] = {
     "ar": {
         "light": ArabicLightStem,
         "snowball": lambda: SnowballStem("arabic"),
-        "none": PassFilter,
+        "none": NoStem,
         "light+snowball": lambda: UnionStem(ArabicLightStem(), SnowballStem("arabic")),
     },
     "nl": {
@@ -529,15 +541,18 @@ def describe(stemmer: Filter) -> str:
 def stemming(lang: str, factory: Callable[[], Filter]) -> Iterator[None]:
     """Our analyzer for `lang` with another stemming step while the block runs:
     index building, query parsing and highlighting all go through
-    `analyzer_for`, whose cache is cleared on the way in and out."""
+    `analyzer_for` and `word_terms`, whose caches are cleared on the way in
+    and out (index workers are forked inside the block, so they see it too)."""
     saved = analysis.STEMMERS[lang]
     analysis.STEMMERS[lang] = factory
     analysis.analyzer_for.cache_clear()
+    analysis.word_terms.cache_clear()
     try:
         yield
     finally:
         analysis.STEMMERS[lang] = saved
         analysis.analyzer_for.cache_clear()
+        analysis.word_terms.cache_clear()
 
 
 def library_state() -> dict:
