@@ -29,7 +29,7 @@ import zlib
 from array import array
 from collections import defaultdict
 from pickle import dumps
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import whoosh.codec
 import whoosh.index
@@ -262,15 +262,22 @@ class ParallelWriter:
         self.writer = ix.writer(compound=False)
         self.pending: list = []
         self.pool: _WorkerPool | None = None
+        self.local: _Segments | None = None  # built here: small runs, or one worker
         self.built: list[W3Segment] = []
 
     def add(self, item: Any) -> None:
         self.pending.append(item)
-        if len(self.pending) >= BATCH and self.workers > 1:
-            if self.pool is None:
-                self.pool = _WorkerPool(self.ix, self.build, self.workers)
+        if len(self.pending) >= BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        if self.workers > 1:
+            self.pool = self.pool or _WorkerPool(self.ix, self.build, self.workers)
             self.pool.send(self.pending)
-            self.pending = []
+        else:
+            self.local = self.local or _Segments(self.ix, self.build)
+            self.local.add(self.pending)
+        self.pending = []
 
     def delete_by_term(self, fieldname: str, text: str) -> None:
         self.writer.delete_by_term(fieldname, text)
@@ -280,8 +287,10 @@ class ParallelWriter:
             if self.pending:
                 self.pool.send(self.pending)
             self.built = self.pool.finish()
-        elif self.pending:
-            self.built = _build(self.ix, self.build, [self.pending])
+        elif self.pending or self.local:  # a run smaller than a batch is not worth starting workers for
+            self.local = self.local or _Segments(self.ix, self.build)
+            self.local.add(self.pending)
+            self.built = self.local.finish()
         self.pending = []
         built = self.built
         self.writer.commit(mergetype=lambda writer, segments: MERGE_SMALL(writer, segments) + built)
@@ -292,6 +301,8 @@ class ParallelWriter:
         unlock by hand."""
         if self.pool is not None:
             self.pool.terminate()
+        if self.local is not None:
+            self.local.remove_files()
         for segment in self.built:
             _remove_segment(self.ix.storage, segment)
         try:
@@ -304,26 +315,33 @@ class ParallelWriter:
 Build = tuple[Callable[[Any], dict], Callable[[str], WordTerms]]
 
 
-def _build(ix: whoosh.index.Index, build: Build, batches: Iterable[list]) -> list[W3Segment]:
-    """Build segments from batches of items, starting a new segment whenever
-    one holds SEGMENT_POSTINGS; on any error remove what was written."""
-    prepare, analysis = build
-    builders = [SegmentBuilder(ix, analysis)]
-    try:
-        segments = []
-        for batch in batches:
-            for item in batch:
-                builders[-1].add(prepare(item))
-            if builders[-1].postings >= SEGMENT_POSTINGS:
-                segments.append(builders[-1].finish())
-                builders.append(SegmentBuilder(ix, analysis))
-        if builders[-1].docs:
-            segments.append(builders[-1].finish())
-        return segments
-    except BaseException:
-        for builder in builders:
+class _Segments:
+    """Segments built in this process from batches of items, a new one
+    whenever the current one holds SEGMENT_POSTINGS."""
+
+    def __init__(self, ix: whoosh.index.Index, build: Build):
+        self.ix = ix
+        self.prepare, self.analysis = build
+        self.builders = [SegmentBuilder(ix, self.analysis)]
+        self.finished: list[W3Segment] = []
+
+    def add(self, batch: list) -> None:
+        current = self.builders[-1]
+        for item in batch:
+            current.add(self.prepare(item))
+        if current.postings >= SEGMENT_POSTINGS:
+            self.finished.append(current.finish())
+            self.builders.append(SegmentBuilder(self.ix, self.analysis))
+
+    def finish(self) -> list[W3Segment]:
+        if self.builders[-1].docs:
+            self.finished.append(self.builders[-1].finish())
+        return self.finished
+
+    def remove_files(self) -> None:
+        """Remove what was written, after an error."""
+        for builder in self.builders:
             builder.remove_files()
-        raise
 
 
 class _WorkerPool:
@@ -414,9 +432,15 @@ def _work(ix: whoosh.index.Index, build: Build, worker: int, jobs, results, pare
                 return
             yield batch
 
+    segments = None
     try:
-        results.put(("ok", worker, _build(ix, build, batches())))
+        segments = _Segments(ix, build)
+        for batch in batches():
+            segments.add(batch)
+        results.put(("ok", worker, segments.finish()))
     except BaseException as exc:
+        if segments is not None:
+            segments.remove_files()
         results.put(("error", worker, _picklable(exc)))
 
 

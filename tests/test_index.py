@@ -261,3 +261,15 @@ def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(tmp_path, a
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
     report = ix.update([articles_dir])
     assert (report.files_unchanged, report.updated) == (4, 1)
+
+
+def test_one_worker_builds_the_same_index_as_two(tmp_path):
+    """With one worker (or on one core) the indexing process builds the
+    segments itself, batch by batch as it reads; the index holds the same."""
+    records = [{"id": f"a{n}", "lang": "en", "title": f"Title {n}", "body": f"Body words {n} troops {n % 7}"}
+               for n in range(450)]
+    source = write_jsonl(tmp_path / "a.jsonl", records)
+    one, two = Index(tmp_path / "one"), Index(tmp_path / "two")
+    assert one.update([source], workers=1).added == 450
+    two.update([source], workers=2)
+    assert _index_contents(one._generation()) == _index_contents(two._generation())
