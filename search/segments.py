@@ -36,7 +36,7 @@ import whoosh.index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3Segment, W3TermInfo
 from whoosh.system import pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
-from whoosh.writing import MERGE_SMALL, SegmentWriter
+from whoosh.writing import MERGE_SMALL
 
 from .analysis import WordTerms, words
 from .processes import die_with_parent, worker_count
