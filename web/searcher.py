@@ -22,7 +22,13 @@ from search.processes import die_with_parent, worker_count
 
 
 class SearcherCache:
-    def __init__(self, index: Index, refresh_seconds: float = 1.0):
+    """Checking the index costs about 30 µs (a read of CURRENT and a directory
+    listing), so by default it happens before every search: once `search
+    index` has returned, every thread and worker sees its articles, and no
+    page goes back to the old index after another has shown the new one.
+    `refresh_seconds` spaces the checks out for slow (network) file systems."""
+
+    def __init__(self, index: Index, refresh_seconds: float = 0.0):
         self.index = index
         self.refresh_seconds = refresh_seconds
         self._local = threading.local()

@@ -22,7 +22,7 @@ SETTINGS = (
     Setting("MAX_QUERY_CHARS", 500, "SEARCH_MAX_QUERY_CHARS", "Longest query accepted."),
     Setting("RATE_LIMIT", "120 per minute", "SEARCH_RATE_LIMIT", "Searches per client (empty: no limit), e.g. '120 per minute; 2000 per hour'."),
     Setting("MAX_DEPTH", 1000, "SEARCH_MAX_DEPTH", "No page may reach past this many results."),
-    Setting("REFRESH_SECONDS", 1.0, "SEARCH_REFRESH_SECONDS", "How often a searcher checks the index for changes."),
+    Setting("REFRESH_SECONDS", 0.0, "SEARCH_REFRESH_SECONDS", "Seconds a searcher may go without checking the index for changes; 0: before every search."),
     Setting("WORKERS", 0, "SEARCH_WORKERS", "Processes that run searches; 0: the serving process searches (search serve starts one per core)."),
 )
 
