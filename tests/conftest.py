@@ -107,7 +107,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "search", "serve", "--port", "0", "--index-dir", str(index_dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "SEARCH_REFRESH_SECONDS": "0.2", "SEARCH_RATE_LIMIT": "", **(env or {})},
+            env={**os.environ, "SEARCH_RATE_LIMIT": "", **(env or {})},
         )
         self.url = self._wait_for_url()
 
