@@ -88,7 +88,7 @@ class ParsedQuery:
 
     def combined(self, weights: dict[str, float] | None = None) -> wq.Query:
         """One query over all languages, each language's part weighted."""
-        parts = [q if not weights or weights.get(lang, 1.0) == 1.0 else _with_boost(q, q.boost * weights[lang])
+        parts = [q if not weights or weights.get(lang, 1.0) == 1.0 else _scaled(q, weights[lang])
                  for lang, q in self.parts.items()]
         return parts[0] if len(parts) == 1 else wq.Or(parts)
 
@@ -97,13 +97,16 @@ class ParsedQuery:
         return self.combined()
 
 
-def _with_boost(q: wq.Query, boost: float) -> wq.Query:
-    """`q.with_boost(boost)` without the deep copy of the whole tree that
-    Whoosh's own makes (a millisecond a search)."""
-    if type(q).with_boost is not wq.Query.with_boost:
-        return q.with_boost(boost)  # e.g. AndMaybe, which gives the boost to its sub-queries
+def _scaled(q: wq.Query, factor: float) -> wq.Query:
+    """`q` with every score it gives multiplied by `factor`. Whoosh's own
+    `with_boost` would overwrite the boosts inside an AndMaybe (losing the
+    exact-form bonus) and deep-copy the whole tree (a millisecond a search)."""
+    if isinstance(q, wq.BinaryQuery):  # no boost of its own: scale its parts
+        return type(q)(_scaled(q.a, factor), _scaled(q.b, factor))
+    if isinstance(q, wq.CompoundQuery) and len(q.subqueries) == 1:  # Whoosh ignores such a one's boost
+        return _scaled(q.subqueries[0], factor)
     q = copy.copy(q)
-    q.boost = boost
+    q.boost *= factor
     return q
 
 

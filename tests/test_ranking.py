@@ -67,3 +67,14 @@ def test_scores_of_whoosh_query_types_we_do_not_build(segmented):
 def test_scoring_stops_at_its_deadline(segmented):
     with pytest.raises(OutOfTime):
         score_all(segmented, parse("Truppen", INDEXED_LANGUAGES).query, deadline=0.0)
+
+
+@pytest.mark.parametrize("text", [t for t in QUERIES if "*" not in parse(t, INDEXED_LANGUAGES).parts])
+def test_weighting_a_language_scales_its_articles_scores_and_keeps_their_order(segmented, text):
+    """Exact-form and phrase bonuses survive a language's weight: it
+    multiplies every score of that language's articles, nothing else."""
+    parsed = parse(text, INDEXED_LANGUAGES)
+    weights = {"de": 0.5, "nl": 0.25, "en": 0.8, "ar": 1.0}
+    plain, weighted = score_all(segmented, parsed.query), score_all(segmented, parsed.combined(weights))
+    lang = {d: segmented.stored_fields(d)["lang"] for d in plain}
+    assert weighted == pytest.approx({d: s * weights[lang[d]] for d, s in plain.items()}, rel=1e-12)
