@@ -16,6 +16,7 @@ from html import escape
 from typing import Callable, Collection
 
 from .analysis import TOKEN_PATTERN
+from .phrases import occurrences
 
 Span = tuple[int, int]
 
@@ -29,7 +30,8 @@ class Wanted:
     """What a query looks for in one field."""
 
     terms: set[str] = field(default_factory=set)
-    phrases: list[tuple[str, ...]] = field(default_factory=list)
+    phrases: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+    """Each phrase's terms, and its slop."""
     patterns: list[re.Pattern] = field(default_factory=list)
 
     def add_pattern(self, glob: str) -> None:
@@ -67,10 +69,9 @@ class WordFinder:
         spans = {m.span() for m, w in zip(tokens, words) if w in self.found}
         if self.wanted.phrases:
             terms = [self.terms_of(w) for w in words]
-            for phrase in self.wanted.phrases:
-                for i in range(len(words) - len(phrase) + 1):
-                    if all(term in t for term, t in zip(phrase, terms[i : i + len(phrase)])):
-                        spans.update(m.span() for m in tokens[i : i + len(phrase)])
+            for phrase, slop in self.wanted.phrases:
+                at = occurrences([[i for i, t in enumerate(terms) if term in t] for term in phrase], slop)
+                spans.update(tokens[i].span() for i in at)
         return sorted(spans)
 
 

@@ -238,7 +238,7 @@ def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
     if isinstance(q, wq.Phrase) and q.fieldname in FILTER_FIELDS:  # source:"BBC News"
         return _filter(q.fieldname, " ".join(q.words), ctx)
     if isinstance(q, wq.Phrase):
-        return _phrase(" ".join(q.words), q.fieldname, ctx, q.boost)
+        return _phrase(" ".join(q.words), q.fieldname, ctx, q.boost, q.slop)
     if isinstance(q, wq.Term):
         if q.fieldname in FILTER_FIELDS:
             return _filter(q.fieldname, q.text, ctx)
@@ -298,22 +298,24 @@ def _word(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query 
     return wq.AndMaybe(stemmed, _sequence("exact", exact).with_boost(EXACT_WORD_BOOST * boost))
 
 
-def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:
+def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0, slop: int = 1) -> wq.Query | None:
     """A phrase in the language's (stemmed) fields; articles that also have the
-    words exactly as typed get a bonus on top."""
+    words exactly as typed get a bonus on top. With a `slop` over 1
+    ("words"~N), each word may come up to that many positions after the one
+    before."""
     _count(ctx)
     terms = [alts[0] for alts in _positions(ctx.lang, text, keep_stopwords=True)]
     if not terms:
         return None
-    stemmed = _best([_sequence(f, terms) for f in _fields(scope, ctx.lang)], TITLE_BODY_TIEBREAK, boost)
+    stemmed = _best([_sequence(f, terms, slop) for f in _fields(scope, ctx.lang)], TITLE_BODY_TIEBREAK, boost)
     exact = [t.text for t in exact_analyzer()(text)]
     if scope == "title" or not exact:
         return stemmed
-    return wq.AndMaybe(stemmed, _sequence("exact", exact).with_boost(EXACT_PHRASE_BOOST * boost))
+    return wq.AndMaybe(stemmed, _sequence("exact", exact, slop).with_boost(EXACT_PHRASE_BOOST * boost))
 
 
-def _sequence(fieldname: str, terms: list[str]) -> wq.Query:
-    return wq.Phrase(fieldname, terms) if len(terms) > 1 else wq.Term(fieldname, terms[0])
+def _sequence(fieldname: str, terms: list[str], slop: int = 1) -> wq.Query:
+    return wq.Phrase(fieldname, terms, slop=slop) if len(terms) > 1 else wq.Term(fieldname, terms[0])
 
 
 def _pattern(q: wq.Prefix | wq.Wildcard, ctx: _Context) -> wq.Query:

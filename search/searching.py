@@ -159,7 +159,7 @@ def wanted_by_field(q: wq.Query) -> dict[str, Wanted]:
         if isinstance(node, (wq.AndNot, wq.AndMaybe)):
             visit(node.a)  # not what is excluded, nor the exact-form bonus (any language's words)
         elif isinstance(node, wq.Phrase):
-            wanted.setdefault(node.fieldname, Wanted()).phrases.append(tuple(node.words))
+            wanted.setdefault(node.fieldname, Wanted()).phrases.append((tuple(node.words), node.slop))
         elif isinstance(node, wq.Term):
             wanted.setdefault(node.fieldname, Wanted()).terms.add(node.text)
         elif isinstance(node, wq.Prefix):

@@ -84,6 +84,14 @@ def test_phrases_match_in_order_and_prefer_the_exact_form(tmp_path):
         found = ids(search(s, '"die amerikanischen"'))
         assert set(found[:2]) == {"exact", "apart"} and found[2:] == ["stem"]
         assert ids(search(s, '"Truppen die"')) == ["apart"]
+        # "words"~N: in order, each at most N positions after the one before
+        assert ids(search(s, '"Truppen bleiben"')) == ids(search(s, '"Truppen bleiben"~4')) == ["exact"]
+        apart = search(s, '"Truppen bleiben"~5', lang="de")
+        assert {hit.id: hit.snippet for hit in apart.results} == {
+            "exact": "Die amerikanischen <mark>Truppen</mark> <mark>bleiben</mark> im Land.",
+            "apart": "<mark>Truppen</mark>, die amerikanischen Beamten zufolge <mark>bleiben</mark>.",
+        }
+        assert ids(search(s, '"bleiben Truppen"~5')) == []
 
 
 def test_operators_exclusion_prefix_and_fields(searcher):
