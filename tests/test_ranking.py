@@ -1,7 +1,10 @@
 """score_all, our fast scoring of every match, against Whoosh's own matchers."""
 
+import random
+
 import pytest
 import whoosh.index
+from hypothesis import given, settings, strategies as st
 from whoosh import query as wq
 
 from search.index import INDEXED_LANGUAGES, build_schema
@@ -21,7 +24,8 @@ ARTICLES = [
 ]
 
 QUERIES = [
-    "Truppen", "troops Iraq", "القوات الأمريكية", '"prime minister"', "Irak AND Truppen", "troepen OR Truppen",
+    "Truppen", "troops Iraq", "القوات الأمريكية", '"prime minister"', '"troops are leaving Iraq"', '"Truppen Irak"~4',
+    '"den Irak"', '"Regierung Bagdad"~2', "Irak AND Truppen", "troepen OR Truppen",
     "Truppen -Wetter", "Irak NOT Basen", "Trupp*", "Bag?ad", "title:Truppen", "lang:de Truppen", "lang:nl -kabinet",
     "US-Truppen", "(Irak OR Bagdad) Truppen", "the troops of the minister in Iraq", "nichts",
 ]
@@ -56,6 +60,41 @@ def test_scores_are_whooshs_own(segmented, text):
         expected = whoosh_scores(segmented, q)
         assert expected or text == "nichts"
         assert score_all(segmented, q) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def wordy(tmp_path_factory):
+    """Two segments of 400 articles each of a few words repeated in every
+    order (posting lists of several blocks), with deletions in both."""
+    rng = random.Random(5)
+    vocabulary = "harbour ship ferry crane storm pier tide dock".split()
+    ix = whoosh.index.create_in(str(tmp_path_factory.mktemp("wordy")), build_schema())
+    for part in range(2):
+        with ix.writer() as w:
+            w.merge = False
+            for n in range(400):
+                body = " ".join(rng.choices(vocabulary, k=rng.randint(3, 30)))
+                w.add_document(id=f"{part}-{n}", lang="en", title="", body=body, exact=body, body_en=body)
+    with ix.writer() as w:
+        w.merge = False
+        for n in range(0, 800, 7):
+            w.delete_by_term("id", f"{n % 2}-{n // 2}")
+    with ix.searcher(weighting=LanguageBM25F()) as s:
+        assert len(s.leaf_searchers()) == 2 and s.reader().has_deletions()
+        yield s
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_phrase_scores_are_whooshs_own_for_any_words_and_slop(wordy, data):
+    field = data.draw(st.sampled_from(["body_en", "exact"]))
+    terms = [t.decode() for t in wordy.lexicon(field)]
+    words = data.draw(st.lists(st.sampled_from(terms), min_size=1, max_size=4))
+    q = wq.Phrase(field, words, slop=data.draw(st.integers(1, 4)), boost=data.draw(st.sampled_from([1.0, 2.5])))
+    assert score_all(wordy, q) == pytest.approx(whoosh_scores(wordy, q), rel=1e-12)
+    # As an exact-form bonus, only where another query matched:
+    bonus = wq.AndMaybe(wq.Term(field, data.draw(st.sampled_from(terms))), q)
+    assert score_all(wordy, bonus) == pytest.approx(whoosh_scores(wordy, bonus), rel=1e-12)
 
 
 def test_scores_of_whoosh_query_types_we_do_not_build(segmented):
