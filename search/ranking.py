@@ -344,10 +344,10 @@ class _Scoring:
         here the candidates come from the words' cached scores, and the
         positions of only those are read, a block at a time. With `among`,
         only those documents are looked at."""
-        words = [self._term(wq.Term(q.fieldname, word)) for word in q.words]
-        if not all(words):
+        word_scores = [self._term(wq.Term(q.fieldname, word)) for word in q.words]
+        if not all(word_scores):
             return {}
-        required = words if among is None else [*words, among]
+        required = word_scores if among is None else [*word_scores, among]
         docs = sorted(d for d in min(required, key=len) if all(d in r for r in required))
         if not docs:
             return {}
@@ -358,7 +358,7 @@ class _Scoring:
         self._check_time()
         per_word = [positions[word] for word in q.words]
         return {
-            d: q.boost * sum(w[d] for w in words)
+            d: q.boost * sum(scores[d] for scores in word_scores)
             for d in docs
             if occurrences([_decoded(p[d]) for p in per_word], q.slop)
         }
