@@ -20,7 +20,6 @@ from typing import Callable, Hashable
 
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher, NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.searching import Searcher
 
@@ -351,10 +350,7 @@ class _Scoring:
         docs = sorted(d for d in min(required, key=len) if all(d in r for r in required))
         if not docs:
             return {}
-        try:
-            positions = {word: self._positions(q.fieldname, word, docs) for word in set(q.words)}
-        except _Unreadable:
-            return self._matcher_scores(q, among)
+        positions = {word: self._positions(q.fieldname, word, docs) for word in set(q.words)}
         self._check_time()
         per_word = [positions[word] for word in q.words]
         return {
@@ -365,7 +361,9 @@ class _Scoring:
 
     def _positions(self, fieldname: str, word: str, docs: list[int]) -> dict[int, bytes]:
         """The encoded positions of a word in each of `docs` (sorted; each
-        holds the word), reading only the posting blocks that have them."""
+        holds the word), reading only the posting blocks that have them.
+        Every index is written in Whoosh's default (W3) format, whose
+        matcher's blocks are read here directly."""
         out: dict[int, bytes] = {}
         btext = self.searcher.schema[fieldname].to_bytes(word)
         for leaf, offset in self.searcher.leaf_searchers():
@@ -375,8 +373,6 @@ class _Scoring:
             m = leaf.reader().postings(fieldname, btext)
             if isinstance(m, FilterMatcher):  # deleted documents: none is among `docs`
                 m = m.child
-            if not isinstance(m, W3LeafMatcher):
-                raise _Unreadable
             wanted = [d - offset for d in docs[start:end]]
             i = 0
             while i < len(wanted) and m.is_active():
@@ -395,35 +391,17 @@ class _Scoring:
         patterns)."""
         found = self.walked.get(q)
         if found is None:
-            found = self.walked[q] = self._matcher_scores(q)
-        return found
-
-    def _matcher_scores(self, q: wq.Query, among: Scores | None = None) -> Scores:
-        """With `among`, only those documents are looked at."""
-        out: Scores = {}
-        context = self.searcher.context()
-        wanted = sorted(among) if among is not None else None
-        for leaf, offset in self.searcher.leaf_searchers():
-            m = q.matcher(leaf, context)
-            if wanted is None:
+            found = {}
+            context = self.searcher.context()
+            for leaf, offset in self.searcher.leaf_searchers():
+                m = q.matcher(leaf, context)
                 while m.is_active():
-                    out[offset + m.id()] = m.score()
+                    found[offset + m.id()] = m.score()
                     m.next()
-                    if len(out) % self.WALK_CHECK == 0:
+                    if len(found) % self.WALK_CHECK == 0:
                         self._check_time()
-                continue
-            end = offset + leaf.doc_count_all()
-            for d in wanted[bisect_left(wanted, offset) : bisect_left(wanted, end)]:
-                if not m.is_active():
-                    break
-                m.skip_to(d - offset)
-                if m.is_active() and m.id() == d - offset:
-                    out[d] = m.score()
-        return out
-
-
-class _Unreadable(Exception):
-    """Postings not in the block format read here (another codec)."""
+            self.walked[q] = found
+        return found
 
 
 def _decoded(value: bytes) -> list[int]:
