@@ -359,7 +359,7 @@ class _LazyWriter:
 
     def get(self) -> ParallelWriter:
         if self.writer is None:
-            self.writer = ParallelWriter(self.ix, _prepared, _field_analysis, self.workers)
+            self.writer = ParallelWriter(self.ix, _prepared, _field_analysis, "exact", self.workers)
         return self.writer
 
     def commit(self) -> None:

@@ -40,6 +40,7 @@ from whoosh.writing import MERGE_SMALL
 
 from .analysis import WordTerms, words
 from .processes import die_with_parent, worker_count
+from .spelling import SUFFIX as SPELLING_SUFFIX, write_table
 
 BATCH = 200
 """Articles sent to a worker at a time: large enough to amortize pickling,
@@ -65,13 +66,15 @@ class SegmentBuilder:
     A text field's value may also be a tuple of texts, indexed one after the
     other as if joined: each text is then split into words only once.
     `analysis` gives the index-time analysis of each text field; it must be
-    the field's own analyzer's.
+    the field's own analyzer's. The words of field `spelling` get the
+    segment's spelling table (see spelling.py).
     """
 
-    def __init__(self, ix: whoosh.index.Index, analysis: Callable[[str], WordTerms]):
+    def __init__(self, ix: whoosh.index.Index, analysis: Callable[[str], WordTerms], spelling: str):
         self.storage = ix.storage
         self.schema = ix.schema
         self.analysis = analysis
+        self.spelling = spelling
         self.codec = whoosh.codec.default_codec()
         self.segment: W3Segment = self.codec.new_segment(self.storage, ix.indexname)
         self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
@@ -145,6 +148,8 @@ class SegmentBuilder:
                 writer.add_term(term.encode("utf-8"), postings[0::3], weights, postings[2::3], lengths)
             writer.finish_field()
         writer.close()
+        vocabulary = ((term, len(postings) // 3) for term, postings in self.pool[self.spelling].items())
+        write_table(spelling_path(self.storage, self.segment), vocabulary, self.docs)
         self.pool.clear()
         self.segment.set_doc_count(self.docs)
         return self.segment
@@ -230,6 +235,27 @@ class _SingleTable(dict):
 _SINGLE = _SingleTable()
 
 
+def spelling_path(storage, segment) -> str:
+    """Where a segment's spelling table is: named like its other files, so
+    Whoosh removes it with them once the segment is merged away."""
+    return os.path.join(storage.folder, segment.segment_id() + SPELLING_SUFFIX)
+
+
+def add_missing_tables(ix: whoosh.index.Index, fieldname: str) -> None:
+    """Give every segment without a spelling table one, from its words in
+    `fieldname`: segments Whoosh merged (it writes merged segments itself),
+    and those of indexes written before tables existed."""
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            segment = getattr(leaf, "segment", None)
+            if segment is None:  # an empty index
+                continue
+            path = spelling_path(ix.storage, segment())
+            if not os.path.exists(path):
+                vocabulary = ((term.decode("utf-8"), info.doc_frequency()) for term, info in leaf.iter_field(fieldname))
+                write_table(path, vocabulary, leaf.doc_count_all())
+
+
 def _remove_segment(storage, segment: W3Segment) -> None:
     prefix = segment.segment_id()
     for name in storage.list():
@@ -254,10 +280,11 @@ class ParallelWriter:
         ix: whoosh.index.Index,
         prepare: Callable[[Any], dict],
         analysis: Callable[[str], WordTerms],
+        spelling: str,
         workers: int | None = None,
     ):
         self.ix = ix
-        self.build = (prepare, analysis)
+        self.build = (prepare, analysis, spelling)
         self.workers = worker_count() if workers is None else workers
         self.writer = ix.writer(compound=False)
         self.pending: list = []
@@ -294,6 +321,7 @@ class ParallelWriter:
         self.pending = []
         built = self.built
         self.writer.commit(mergetype=lambda writer, segments: MERGE_SMALL(writer, segments) + built)
+        add_missing_tables(self.ix, self.build[2])
 
     def cancel(self) -> None:
         """Drop everything this run wrote. Cancelling Whoosh's writer can fail
@@ -312,7 +340,8 @@ class ParallelWriter:
             self.writer._finish()
 
 
-Build = tuple[Callable[[Any], dict], Callable[[str], WordTerms]]
+Build = tuple[Callable[[Any], dict], Callable[[str], WordTerms], str]
+"""What a segment is built with: `prepare`, `analysis` and the spelling field."""
 
 
 class _Segments:
@@ -321,8 +350,8 @@ class _Segments:
 
     def __init__(self, ix: whoosh.index.Index, build: Build):
         self.ix = ix
-        self.prepare, self.analysis = build
-        self.builders = [SegmentBuilder(ix, self.analysis)]
+        self.prepare, self.analysis, self.spelling = build
+        self.builders = [SegmentBuilder(ix, self.analysis, self.spelling)]
         self.finished: list[W3Segment] = []
 
     def add(self, batch: list) -> None:
@@ -331,7 +360,7 @@ class _Segments:
             current.add(self.prepare(item))
         if current.postings >= SEGMENT_POSTINGS:
             self.finished.append(current.finish())
-            self.builders.append(SegmentBuilder(self.ix, self.analysis))
+            self.builders.append(SegmentBuilder(self.ix, self.analysis, self.spelling))
 
     def finish(self) -> list[W3Segment]:
         if self.builders[-1].docs:
