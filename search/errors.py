@@ -2,7 +2,10 @@
 
 
 class SearchError(Exception):
-    """Base class: a problem the user can understand and fix."""
+    """Base class: a problem the user can understand and fix. `code` names
+    the kind of problem for programs (the JSON API's error code)."""
+
+    code = "error"
 
 
 class UnknownLanguage(SearchError, ValueError):
@@ -11,6 +14,16 @@ class UnknownLanguage(SearchError, ValueError):
 
 class BadQuery(SearchError, ValueError):
     """The query cannot be run as written (the message says why)."""
+
+    code = "bad_query"
+
+
+class EmptyQuery(BadQuery):
+    code = "empty_query"
+
+
+class QueryTooLong(BadQuery):
+    code = "query_too_long"
 
 
 class IndexNotFound(SearchError):
@@ -27,3 +40,9 @@ class IndexBusy(SearchError):
 
 class IndexWriteError(SearchError):
     """The index folder cannot be written (disk full, read-only, ...)."""
+
+
+class SearchTimeout(BadQuery):
+    """A search ran past its deadline and was stopped (too costly as asked)."""
+
+    code = "search_timeout"

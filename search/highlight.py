@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from html import escape
 from typing import Callable, Collection
@@ -89,6 +90,19 @@ def mark(text: str, spans: list[Span]) -> str:
     return "".join(out)
 
 
+SCAN_CHARS = 100_000
+"""Characters of an article searched for its snippet: the opening of a very
+long article, so a snippet costs the same whatever an article's length."""
+
+
+def scanned(text: str) -> str:
+    """The part of `text` a snippet is taken from, ending at a word boundary."""
+    if len(text) <= SCAN_CHARS:
+        return text
+    cut = text.rfind(" ", 0, SCAN_CHARS)
+    return text[: cut if cut > 0 else SCAN_CHARS]
+
+
 def snippet(text: str, spans: list[Span], size: int = SNIPPET_CHARS) -> str:
     """The passage of about `size` characters with the most distinct matched
     words (then the most matches), cut at word boundaries, as safe HTML."""
@@ -103,15 +117,27 @@ def snippet(text: str, spans: list[Span], size: int = SNIPPET_CHARS) -> str:
 
 
 def _best_window(text: str, spans: list[Span], size: int) -> int:
+    """Where the best passage starts: at the matched word that begins the
+    window of `size` characters with the most distinct matched words, then
+    the most matches. One pass: the window's far end only moves forward."""
     if not spans:
         return 0
-    best, best_key = spans[0][0], (-1, -1)
+    words = [text[s:e].casefold() for s, e in spans]
+    inside: Counter[str] = Counter()
+    best, best_key, far = spans[0][0], (-1, -1), 0
     for i, (first, _) in enumerate(spans):
-        inside = [s for s in spans[i:] if s[1] <= first + size]
-        distinct = {text[s:e].casefold() for s, e in inside}
-        key = (len(distinct), len(inside))
+        while far < len(spans) and spans[far][1] <= first + size:
+            inside[words[far]] += 1
+            far += 1
+        key = (len(inside), far - i)
         if key > best_key:
             best, best_key = first, key
+        if far > i:  # the word at `first` leaves the window before the next start
+            inside[words[i]] -= 1
+            if not inside[words[i]]:
+                del inside[words[i]]
+        else:
+            far = i + 1
     # Start a little before the first match, at the start of a word.
     lead = max(0, best - size // 5)
     if lead > 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,12 +23,11 @@ from whoosh.qparser import OperatorsPlugin, PhrasePlugin, QueryParser
 from whoosh.qparser import plugins
 
 from .analysis import analyzer_for, exact_analyzer
-from .errors import BadQuery, UnknownLanguage
+from .errors import BadQuery, EmptyQuery, QueryTooLong, UnknownLanguage
 from .languages import resolve
+from .limits import Limits
 from .ranking import STOPWORD_LIKELIHOOD, BestOf
 
-MAX_QUERY_CHARS = 1000
-MAX_CLAUSES = 64
 MIN_PREFIX = 2
 EXACT_PHRASE_BOOST = 2.0
 """Weight of the unstemmed phrase match: "die Truppen" ranks articles with
@@ -114,6 +114,7 @@ def _scaled(q: wq.Query, factor: float) -> wq.Query:
 class _Context:
     lang: str
     source_lookup: Callable[[str], str]
+    max_words: int
     keep_stopwords: bool = False
     """True when every word typed is a stopword in this language ("The Who"
     in English): then they are kept, or nothing would be searched for."""
@@ -124,6 +125,7 @@ def parse(
     text: str,
     languages: tuple[str, ...],
     source_lookup: Callable[[str], str] = lambda s: s,
+    limits: Limits = Limits(),
 ) -> ParsedQuery:
     """Parse user text into a query over `languages`' fields.
 
@@ -133,15 +135,16 @@ def parse(
     query cannot stop German articles from matching "all the words".
 
     A query is never rejected for its syntax: unbalanced quotes or brackets
-    are read as literal words. BadQuery is raised only for what cannot run
-    (nothing to search for, a wildcard too short, an unknown language, too
-    many words).
+    are read as literal words, an operator with nothing on one side (a
+    half-typed "Truppen AND") is left out, and a `?` or `*` that cannot be a
+    wildcard is punctuation. BadQuery is raised only for what cannot run
+    (nothing to search for, an unknown language, too long, too many words).
     """
     text = "".join(ch for ch in text if ch.isprintable() or ch.isspace()).strip()
-    if not text:
-        raise BadQuery("Type at least one word to search for.")
-    if len(text) > MAX_QUERY_CHARS:
-        raise BadQuery(f"The query is too long ({len(text)} characters; at most {MAX_QUERY_CHARS}).")
+    _check_length(text, limits.query_chars)
+    text = _wildcards(text)
+    if not text.strip():
+        raise EmptyQuery("Type at least one word to search for.")
     syntax = _syntax(text)
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
     typed = _typed_words(syntax)
@@ -149,7 +152,7 @@ def parse(
     parts: dict[str, wq.Query] = {}
     for lang in languages:
         keep_stopwords = bool(typed) and not _positions(lang, " ".join(typed), keep_stopwords=False)
-        q = _expand(syntax, _Context(lang, source_lookup, keep_stopwords))
+        q = _expand(syntax, _Context(lang, source_lookup, limits.words, keep_stopwords))
         if q is not None:
             parts[lang] = q
     if not parts:
@@ -185,13 +188,57 @@ def word_likelihoods(reader, parsed: ParsedQuery, min_docs: int) -> dict[str, li
     return out
 
 
+def _check_length(text: str, limit: int) -> None:
+    """Refuse a query longer than `limit` once normalized (NFKC, as every
+    analyzer sees it): one character such as U+FDFA becomes eighteen."""
+    size = len(text) if len(text) > 4 * limit else len(unicodedata.normalize("NFKC", text))
+    if size > limit:
+        raise QueryTooLong(f"The query is too long ({size:,} characters once normalized; at most {limit:,}).")
+
+
+_WILDCARD_TOKEN = re.compile(r'[^\s"“„«»”()]*[*?][^\s"“„«»”()]*')
+_TOKEN_HEAD = re.compile(r"-?(?:\w+:)?")  # an exclusion sign and a field name ("-title:")
+
+
+def _wildcards(text: str) -> str:
+    """The text with every `*` and `?` that cannot be a useful wildcard made
+    punctuation (a space): one not preceded by at least MIN_PREFIX letters or
+    digits of its word ("?Wann", "2?", "*"), and a `?` ending a word, which
+    ends a question ("eingenommen?"). "Milit*" and "Bag?ad" stay wildcards."""
+    return _WILDCARD_TOKEN.sub(_wildcard_token, text)
+
+
+def _wildcard_token(match: re.Match) -> str:
+    token = match.group()
+    head = _TOKEN_HEAD.match(token).end()
+    word = token[head:]
+    stem = word.rstrip("?")
+    lead = re.split(r"[*?]", stem, maxsplit=1)[0]
+    if sum(ch.isalnum() for ch in lead) < MIN_PREFIX:
+        stem = re.sub(r"[*?]", " ", stem)
+    return token[:head] + stem + " " * (len(word) - len(stem))
+
+
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
+
+
 def _syntax(text: str) -> wq.Query:
-    """Whoosh's reading of the query syntax; its parser fails on some odd
-    inputs (`NOT AND "`), which are then read as plain words."""
+    """Whoosh's reading of the query syntax, without the operators it could
+    not apply (it keeps an operator with a side missing as a word); its parser
+    fails on some odd inputs (`NOT NOT x`), which are then read as words."""
     try:
-        return _PARSER.parse(text)
+        syntax = _PARSER.parse(text)
     except Exception:  # noqa: BLE001 - any parser failure means: take the words literally
-        return wq.And([wq.Term("text", word) for word in text.split()])
+        syntax = wq.And([wq.Term("text", word) for word in text.split()])
+    return _without_operators(syntax)
+
+
+def _without_operators(q: wq.Query) -> wq.Query:
+    if isinstance(q, wq.Term) and q.fieldname == "text" and q.text in _OPERATORS:
+        return wq.NullQuery
+    if isinstance(q, (wq.compound.CompoundQuery, wq.Not)):
+        return q.apply(_without_operators).normalize()
+    return q
 
 
 def _typed_words(syntax: wq.Query) -> list[str]:
@@ -257,8 +304,8 @@ def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
 
 def _count(ctx: _Context) -> None:
     ctx.clauses += 1
-    if ctx.clauses > MAX_CLAUSES:
-        raise BadQuery(f"The query has too many words (at most {MAX_CLAUSES}).")
+    if ctx.clauses > ctx.max_words:
+        raise BadQuery(f"The query has too many words (at most {ctx.max_words}).")
 
 
 def _positions(lang: str, text: str, keep_stopwords: bool) -> list[list[str]]:

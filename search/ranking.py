@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import operator
 import threading
-import time
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
@@ -23,6 +22,7 @@ from whoosh import scoring
 from whoosh.matching import FilterMatcher, NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.searching import Searcher
 
+from .limits import Deadline
 from .phrases import occurrences
 
 
@@ -162,11 +162,7 @@ CACHED_POSTINGS = 2_000_000
 """Scored postings kept for later searches (12 bytes each)."""
 
 
-class OutOfTime(Exception):
-    """Scoring went past its deadline."""
-
-
-def score_all(searcher: Searcher, q: wq.Query, deadline: float = math.inf) -> Scores:
+def score_all(searcher: Searcher, q: wq.Query, deadline: Deadline | None = None) -> Scores:
     """Every document `q` matches, with the score Whoosh gives it.
 
     Whoosh scores a query one document at a time through a tree of matchers,
@@ -179,9 +175,9 @@ def score_all(searcher: Searcher, q: wq.Query, deadline: float = math.inf) -> Sc
     by Whoosh's own matchers. Only the order in which some scores are added
     up can differ from Whoosh's.
 
-    Raises OutOfTime once past `deadline` (a `time.monotonic()` value).
+    Raises SearchTimeout once past `deadline`.
     """
-    return _Scoring(searcher, deadline).scores(q)
+    return _Scoring(searcher, deadline or Deadline(math.inf)).scores(q)
 
 
 def index_version(searcher: Searcher) -> Hashable:
@@ -232,10 +228,10 @@ class _Scoring:
     words of a short query, searched both all together and each alone) are
     scored once."""
 
-    WALK_CHECK = 4096
-    """Documents between deadline checks while Whoosh's matchers score."""
+    WALK_CHECK = 1024
+    """Documents between deadline checks in a loop over documents."""
 
-    def __init__(self, searcher: Searcher, deadline: float):
+    def __init__(self, searcher: Searcher, deadline: Deadline):
         self.searcher = searcher
         self.deadline = deadline
         self.version = index_version(searcher)
@@ -247,12 +243,8 @@ class _Scoring:
         found = self.done.get(id(q))
         if found is None:
             found = self.done[id(q)] = self._score(q)
-            self._check_time()
+            self.deadline.check()
         return found
-
-    def _check_time(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise OutOfTime
 
     def _score(self, q: wq.Query) -> Scores:
         """The scores of the matchers Whoosh builds for `q` (see each query
@@ -351,13 +343,14 @@ class _Scoring:
         if not docs:
             return {}
         positions = {word: self._positions(q.fieldname, word, docs) for word in set(q.words)}
-        self._check_time()
         per_word = [positions[word] for word in q.words]
-        return {
-            d: q.boost * sum(scores[d] for scores in word_scores)
-            for d in docs
-            if occurrences([_decoded(p[d]) for p in per_word], q.slop)
-        }
+        found: Scores = {}
+        for n, d in enumerate(docs):
+            if n % self.WALK_CHECK == 0:
+                self.deadline.check()
+            if occurrences([_decoded(p[d]) for p in per_word], q.slop):
+                found[d] = q.boost * sum(scores[d] for scores in word_scores)
+        return found
 
     def _positions(self, fieldname: str, word: str, docs: list[int]) -> dict[int, bytes]:
         """The encoded positions of a word in each of `docs` (sorted; each
@@ -399,7 +392,7 @@ class _Scoring:
                     found[offset + m.id()] = m.score()
                     m.next()
                     if len(found) % self.WALK_CHECK == 0:
-                        self._check_time()
+                        self.deadline.check()
             self.walked[q] = found
         return found
 

@@ -1,13 +1,18 @@
-"""Running a search: ranking, pages, snippets, facets and "did you mean"."""
+"""Running a search: ranking, pages, snippets, facets and "did you mean".
+
+Everything a search does runs under one Deadline (see limits.py): parsing,
+wildcard expansion, scoring, facets, snippets and suggestions. Past it,
+scoring stops the search with SearchTimeout; snippets and suggestions, which
+only dress results that are already found, stop being made instead.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import heapq
 import operator
 import re
-import time
 from collections import Counter
-from itertools import islice
 from typing import Callable, Iterable
 
 from whoosh import query as wq
@@ -16,20 +21,16 @@ from whoosh.searching import Searcher
 from .analysis import exact_analyzer, word_terms
 from .errors import BadQuery, UnknownLanguage
 from .documents import Article
-from .highlight import Span, Wanted, WordFinder, mark, snippet
+from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet
 from .index import INDEXED_LANGUAGES
 from .languages import NEUTRAL, resolve
+from .limits import Deadline, Limits
 from .query import ParsedQuery, parse, word_likelihoods
-from .ranking import OutOfTime, Scores, VersionCache, index_version, language_weights, score_all
+from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .results import Hit, SearchResults
+from .segments import spelling_path
+from .spelling import SpellingTable, respellings, table
 
-MAX_PER_PAGE = 100
-MAX_EXPANSIONS = 1000
-"""A wildcard may stand for at most this many different words."""
-TIME_LIMIT = 5.0
-"""Seconds a search may run before it is stopped (so one request cannot tie up a worker)."""
-MAX_DEPTH = 10_000
-"""No page may reach past this many results (deep pages cost a full sort)."""
 MIN_LANGUAGE_DOCS = 100
 """Below this many articles a language's word statistics are too thin to weigh
 a query by; such languages always count fully."""
@@ -44,37 +45,48 @@ def search(
     source: str | None = None,
     page: int = 1,
     per_page: int = 10,
-    time_limit: float = TIME_LIMIT,
     snippets: bool = True,
+    limits: Limits = Limits(),
+    deadline: Deadline | None = None,
 ) -> SearchResults:
     """Search every language at once (or only `lang`), best matches first.
     Without `snippets` every hit's snippet is empty, which saves analyzing the
-    hits' text when only ids and scores are wanted."""
+    hits' text when only ids and scores are wanted. `deadline` (by default
+    `limits.seconds` from now) bounds everything the search does."""
+    deadline = deadline or Deadline(limits.seconds)
     if page < 1:
         raise BadQuery("page must be 1 or more.")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise BadQuery(f"per_page must be between 1 and {MAX_PER_PAGE}.")
-    if page * per_page > MAX_DEPTH:
-        raise BadQuery(f"Results are available up to the {MAX_DEPTH}th; refine the query instead.")
+    if not 1 <= per_page <= limits.per_page:
+        raise BadQuery(f"per_page must be between 1 and {limits.per_page}.")
+    if (page - 1) * per_page >= limits.depth:
+        raise BadQuery(f"Results are shown up to the {limits.depth:,}th; refine the query instead.")
     try:
         code = resolve(lang) if lang else None
     except UnknownLanguage as exc:
         raise BadQuery(str(exc)) from None
     lookup = _source_lookup(searcher)
     source = lookup(source) if source else None
-    parsed = parse(text, (code,) if code else INDEXED_LANGUAGES, lookup)
-    query = _weighted(searcher, parsed)
-    _check_expansions(searcher, query)
-    scores, everywhere = _scores(searcher, query, text, code, lookup, time_limit)
+    languages = (code,) if code else INDEXED_LANGUAGES
+    parsed = parse(text, languages, lookup, limits)
+    query = _expanded(searcher, _weighted(searcher, parsed), limits.expansions, deadline)
+    scores = score_all(searcher, query, deadline)
+    everywhere = scores
+    if code:  # the language facet counts the query's matches in every language
+        everywhere_query = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup, limits))
+        everywhere = score_all(searcher, _expanded(searcher, everywhere_query, limits.expansions, deadline), deadline)
     found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
     # Best first; equal scores in index order, as Whoosh ranks them.
     ranked = heapq.nlargest(page * per_page, zip(map(scores.__getitem__, found), map(operator.neg, found)))
     highlighter = _Highlighter(wanted_by_field(query)) if snippets else None
-    hits = [_hit(searcher.stored_fields(-d), score, highlighter) for score, d in ranked[(page - 1) * per_page :]]
+    hits = []
+    for score, d in ranked[(page - 1) * per_page:]:
+        if highlighter and deadline.passed():
+            highlighter = _Highlighter({})  # out of time: the rest show their openings, unmarked
+        hits.append(_hit(searcher.stored_fields(-d), score, highlighter))
     suggestion = None
-    if total < SUGGEST_BELOW:
-        suggestion = _suggest(searcher, text, parsed.words, total, code, lookup)
+    if total < SUGGEST_BELOW and not deadline.passed():
+        suggestion = _suggest(searcher, text, parsed.words, total, languages, lookup, limits, deadline)
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
 
 
@@ -85,16 +97,40 @@ def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
     return parsed.combined(language_weights(likelihoods))
 
 
-def _scores(searcher: Searcher, query: wq.Query, text: str, code: str | None, lookup, time_limit: float) -> tuple[Scores, Scores]:
-    """The query's matches; with a language filter, also the matches of the
-    query in every language, for the language facet."""
-    deadline = time.monotonic() + time_limit
-    try:
-        scores = score_all(searcher, query, deadline)
-        everywhere = score_all(searcher, _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup)), deadline) if code else scores
-    except OutOfTime:
-        raise BadQuery(f"The search took longer than {time_limit:g} s and was stopped; use fewer or more specific words.") from None
-    return scores, everywhere
+def _expanded(searcher: Searcher, q: wq.Query, limit: int, deadline: Deadline) -> wq.Query:
+    """The query with each wildcard replaced by the words it stands for in
+    the index, so that they are scored like any word. Each language's part
+    of a query has the same wildcards: each is expanded once."""
+    done: dict[tuple, wq.Query] = {}
+
+    def expand(node: wq.Query) -> wq.Query:
+        if not isinstance(node, (wq.Prefix, wq.Wildcard)):
+            return node.apply(expand)
+        key = (type(node), node.fieldname, node.text, node.boost)
+        if key not in done:
+            words = _expansion(searcher.reader(), node, limit, deadline)
+            done[key] = wq.Or([wq.Term(node.fieldname, w) for w in words], boost=node.boost) if words else wq.NullQuery
+        return done[key]
+
+    return expand(q)
+
+
+def _expansion(reader, node: wq.Prefix | wq.Wildcard, limit: int, deadline: Deadline) -> list[str]:
+    """The indexed words a wildcard stands for; BadQuery if over `limit`."""
+    if isinstance(node, wq.Prefix):
+        typed, lead, pattern = node.text + "*", node.text, None
+    else:
+        typed, lead, pattern = node.text, re.split(r"[*?]", node.text, maxsplit=1)[0], re.compile(fnmatch.translate(node.text))
+    found: list[str] = []
+    for n, btext in enumerate(reader.expand_prefix(node.fieldname, lead)):
+        if n % 1024 == 0:
+            deadline.check()
+        word = btext.decode("utf-8")
+        if pattern is None or pattern.match(word):
+            found.append(word)
+            if len(found) > limit:
+                raise BadQuery(f"{typed!r} matches too many different words; type more letters before the * or ?.")
+    return found
 
 
 def _filtered(searcher: Searcher, scores: Scores, everywhere: Scores, code: str | None, source: str | None) -> tuple[list[int], dict]:
@@ -105,14 +141,6 @@ def _filtered(searcher: Searcher, scores: Scores, everywhere: Scores, code: str 
     found = [d for d in in_lang if sources[d] == source] if source else in_lang
     in_source = [d for d in everywhere if sources[d] == source] if source else everywhere
     return found, {"lang": _counts(map(langs.__getitem__, in_source)), "source": _counts(map(sources.__getitem__, in_lang))}
-
-
-def _check_expansions(searcher: Searcher, q: wq.Query) -> None:
-    reader = searcher.reader()
-    for leaf in q.leaves():
-        if isinstance(leaf, (wq.Prefix, wq.Wildcard)):
-            if next(islice(leaf.expanded_terms(reader), MAX_EXPANSIONS, None), None) is not None:
-                raise BadQuery(f"{leaf.text!r} matches too many different words; type more letters before the *.")
 
 
 def _counts(values: Iterable[str]) -> dict[str, int]:
@@ -225,6 +253,7 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
     """A result; with its snippet unless `highlighter` is None."""
     lang = stored.get("lang", "")
     body = stored.get("body", "")
+    opening = scanned(body)
     return Hit(
         id=stored["id"],
         title=stored.get("title", ""),
@@ -233,37 +262,46 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
         url=stored.get("url", ""),
         date=stored.get("date", ""),
         score=round(score, 4),
-        snippet=snippet(body, highlighter.spans(body, lang)) if highlighter else "",
+        snippet=snippet(body, highlighter.spans(opening, lang)) if highlighter else "",
     )
 
 
-def _respelling(reader, word: str) -> str | None:
+def _spelling_tables(reader) -> list[SpellingTable]:
+    """The spelling tables of the index's segments (see spelling.py)."""
+    paths = (spelling_path(leaf.storage(), leaf.segment()) for leaf, _ in reader.leaf_readers() if hasattr(leaf, "segment"))
+    return [t for t in map(table, paths) if t is not None]
+
+
+def _respelling(reader, tables: list[SpellingTable], word: str) -> str | None:
     """The most frequent indexed word one edit away (two for longer words),
     if it is clearly more common than the word as typed."""
     have = reader.doc_frequency("exact", word)
-    for maxdist in (1, 2) if len(word) > 4 else (1,):
-        candidates = [(reader.doc_frequency("exact", c), c) for c in reader.terms_within("exact", word, maxdist, prefix=1)]
+    for distance in (1, 2) if len(word) > 4 else (1,):
+        candidates = [(reader.doc_frequency("exact", c), c) for c in sorted(respellings(word, tables, distance))]
         freq, best = max(candidates, default=(0, None))
         if best and freq > 2 * have:
             return best
     return None
 
 
-def _suggest(searcher, text, words, total, code, lookup) -> str | None:
-    """A respelling of the query from words in the index, when one finds more."""
+def _suggest(searcher, text, words, total, languages, lookup, limits: Limits, deadline: Deadline) -> str | None:
+    """A respelling of the query from words in the index, when one finds more;
+    None when there is none, or no time left to look."""
     reader = searcher.reader()
+    tables = _spelling_tables(reader)
     suggestion = text
     for word in words:
+        if deadline.passed():
+            return None
         normalized = "".join(t.text for t in exact_analyzer()(word))
-        if not normalized or normalized.isdigit():
-            continue
-        best = _respelling(reader, normalized)
+        best = _respelling(reader, tables, normalized) if normalized else None
         if best:
             suggestion = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, suggestion, count=1)
     if suggestion == text:
         return None
     try:
-        found = len(score_all(searcher, parse(suggestion, (code,) if code else INDEXED_LANGUAGES, lookup).query))
-    except BadQuery:
+        query = _expanded(searcher, parse(suggestion, languages, lookup, limits).query, limits.expansions, deadline)
+        found = len(score_all(searcher, query, deadline))
+    except BadQuery:  # SearchTimeout included: the results stand without a suggestion
         return None
     return suggestion if found > total else None

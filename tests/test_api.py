@@ -58,7 +58,7 @@ def test_article_by_id_and_404(client, spec):
         ("q=x&page=abc", "bad_page"),
         ("q=x&per_page=51", "bad_per_page"),
         ("q=x&lang=klingon", "bad_lang"),
-        ("q=*", "bad_query"),
+        ("q=*", "empty_query"),
         ("q=lang:xx9", "bad_query"),
         ("q=x&page=100000&per_page=50", "page_too_deep"),
         ("q=x&page=21&per_page=50", "page_too_deep"),

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import gzip
+import random
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search.documents import Article, FileRead, Skipped, read_articles
-from search.errors import BadQuery
+from search.errors import BadQuery, QueryTooLong
+from search.index import Index
+from search.limits import Limits
 from search.searching import search
 
-from .conftest import XSS_ARTICLE
+from .conftest import XSS_ARTICLE, LiveServer, write_jsonl
 
 SYNTAX = ['"', "(", ")", "*", "?", ":", "-", "^", "~", "AND", "OR", "NOT", "lang:", "source:", "title:", "\\", "'", "„", "“", "«"]
 WORDS = ["Truppen", "القوات", "troepen", "2.500", "٢٥٠٠", "Irak", "die", "the"]
@@ -118,3 +122,68 @@ def test_path_like_parameters_cannot_reach_files(client, path):
     response = client.get(path)
     assert response.status_code == 404
     assert b"[metadata]" not in response.data and b"import" not in response.data
+
+
+# Queries crafted to cost: every one must end within its deadline plus a little.
+
+@pytest.fixture(scope="module")
+def many_words_index(tmp_path_factory) -> Index:
+    """2,000 articles over a vocabulary of 30,000 made-up words in two
+    scripts: the work a spelling suggestion or a wildcard does grows with the
+    vocabulary, and here it is large enough to show it."""
+    rng = random.Random(9)
+    latin, arabic = "abcdefghijklmnopqrstuvwxyz", "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+    vocabulary = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 12)))
+                  for letters in (latin, arabic) for _ in range(15_000)]
+    folder = tmp_path_factory.mktemp("many-words")
+    write_jsonl(folder / "a.jsonl", [
+        {"id": str(i), "lang": "en" if i % 2 else "ar", "title": " ".join(rng.sample(vocabulary, 5)),
+         "body": " ".join(rng.sample(vocabulary, 120))}
+        for i in range(2000)
+    ])
+    ix = Index(tmp_path_factory.mktemp("many-words-ix"))
+    ix.update([folder])
+    return ix
+
+
+CRAFTED = {
+    "ligatures that normalize to 487 letters": "ا" + "\ufdfa" * 27,
+    "a word of 500 letters": "a" * 500,
+    "62 unknown words OR-ed": " OR ".join(f"qz{i}xv" for i in range(62)),
+    "64 unknown words": " ".join(f"zq{i}vx" for i in range(64)),
+    "a wildcard over a common start": "ab*",
+    "a wildcard that must test every word of its start": "a?*q",
+    "a phrase of rare words with a huge slop": '"' + " ".join(f"qq{i}" for i in range(60)) + '"~100000',
+    "nested brackets": "(" * 240 + "Truppen" + ")" * 240,
+}
+
+
+@pytest.mark.parametrize("query", CRAFTED.values(), ids=CRAFTED.keys())
+def test_a_crafted_query_costs_at_most_its_deadline(many_words_index, query):
+    limits = Limits(seconds=1.0)
+    with many_words_index.searcher() as s:
+        started = time.perf_counter()
+        try:
+            search(s, query, limits=limits)
+        except BadQuery as exc:
+            assert str(exc)
+        took = time.perf_counter() - started
+    assert took < limits.seconds + 1.0, f"{took:.1f} s"
+
+
+def test_limits_hold_after_normalization(searcher):
+    """U+FDFA is one character that NFKC turns into eighteen letters."""
+    with pytest.raises(QueryTooLong, match="once normalized"):
+        search(searcher, "ا" + "\ufdfa" * 499)
+    with pytest.raises(QueryTooLong):
+        search(searcher, "\ufdfa" * 28, limits=Limits(query_chars=500))
+    search(searcher, "\ufdfa" * 27)  # 486 letters: accepted
+
+
+def test_the_deadline_reaches_search_worker_processes(web_index):
+    server = LiveServer(web_index.path, env={"SEARCH_WORKERS": "2", "SEARCH_SECONDS": "0.000001"})
+    try:
+        status, data = server.json("/api/search?q=Truppen")
+    finally:
+        server.stop()
+    assert status == 400 and data["error"]["code"] == "search_timeout"

@@ -19,7 +19,7 @@ from .conftest import SEEDS, write_jsonl
 
 def ids(ix: Index, text: str = "Irak OR العراق OR Irak*") -> set[str]:
     with ix.searcher() as s:
-        return {h.id for h in search(s, text, per_page=100).results}
+        return {h.id for h in search(s, text, per_page=50).results}
 
 
 def all_ids(ix: Index) -> set[str]:

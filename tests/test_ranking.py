@@ -9,7 +9,9 @@ from whoosh import query as wq
 
 from search.index import INDEXED_LANGUAGES, build_schema
 from search.query import parse
-from search.ranking import LanguageBM25F, OutOfTime, score_all
+from search.errors import SearchTimeout
+from search.limits import Deadline
+from search.ranking import LanguageBM25F, score_all
 
 ARTICLES = [
     ("de", "Truppen verlassen den Irak", "Die amerikanischen Truppen verlassen den Irak. Die Soldaten gehen nach Hause."),
@@ -104,8 +106,8 @@ def test_scores_of_whoosh_query_types_we_do_not_build(segmented):
 
 
 def test_scoring_stops_at_its_deadline(segmented):
-    with pytest.raises(OutOfTime):
-        score_all(segmented, parse("Truppen", INDEXED_LANGUAGES).query, deadline=0.0)
+    with pytest.raises(SearchTimeout):
+        score_all(segmented, parse("Truppen", INDEXED_LANGUAGES).query, deadline=Deadline(0.0, start=0.0))
 
 
 @pytest.mark.parametrize("text", [t for t in QUERIES if "*" not in parse(t, INDEXED_LANGUAGES).parts])

@@ -9,6 +9,7 @@ from flask import current_app
 
 from search.errors import SearchError
 from search.languages import LANGUAGES
+from search.limits import Deadline, Limits
 from search.results import SearchResults
 
 from .errors import RequestError, from_library
@@ -29,12 +30,18 @@ def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int |
     return value
 
 
+def limits() -> Limits:
+    """The app's limits on a search (see web/settings.py)."""
+    config = current_app.config
+    return Limits(query_chars=config["MAX_QUERY_CHARS"], per_page=config["MAX_PER_PAGE"],
+                  depth=config["MAX_DEPTH"], seconds=config["SEARCH_SECONDS"])
+
+
 def search_request(args: Mapping[str, str]) -> dict:
-    """Validated search parameters from a query string."""
+    """Validated search parameters from a query string (the query itself is
+    checked by the library, after normalization)."""
     config = current_app.config
     q = args.get("q", "")
-    if len(q) > config["MAX_QUERY_CHARS"]:
-        raise RequestError(f"The query is too long ({len(q)} characters; at most {config['MAX_QUERY_CHARS']}).", "query_too_long")
     lang = args.get("lang", "").strip() or None
     if lang and lang not in LANGUAGES:
         raise RequestError(f"Unknown language {lang!r}; use one of {', '.join(LANGUAGES)}.", "bad_lang")
@@ -48,17 +55,16 @@ def search_request(args: Mapping[str, str]) -> dict:
         "source": args.get("source", "").strip() or None,
         "page": page,
         "per_page": per_page,
+        "limits": limits(),
     }
 
 
 def search_data(args: Mapping[str, str]) -> tuple[SearchResults, float]:
     """Run a search; returns the results and the time taken in milliseconds."""
     params = search_request(args)
-    if not params["text"].strip():
-        raise RequestError("Type at least one word to search for.", "empty_query")
     started = time.perf_counter()
-    try:
-        results = run_search(**params)
+    try:  # one deadline for the whole search, wherever it runs
+        results = run_search(**params, deadline=Deadline(params["limits"].seconds))
     except SearchError as exc:
         raise from_library(exc) from None
     return results, round((time.perf_counter() - started) * 1000, 1)

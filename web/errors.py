@@ -19,7 +19,7 @@ class RequestError(Exception):
 
 def from_library(exc: SearchError) -> RequestError:
     if isinstance(exc, BadQuery):
-        return RequestError(str(exc), "bad_query", 400)
+        return RequestError(str(exc), exc.code, 400)
     if isinstance(exc, (IndexNotFound, IndexOutdated)):
         current_app.logger.error("index unavailable: %s", exc)  # the details (paths) stay in the log
         return RequestError("The search index is not available right now; please try again later.", "index_unavailable", 503)
