@@ -116,8 +116,9 @@ class _Context:
     source_lookup: Callable[[str], str]
     max_words: int
     keep_stopwords: bool = False
-    """True when every word typed is a stopword in this language ("The Who"
-    in English): then they are kept, or nothing would be searched for."""
+    """True when every word typed (but those excluded) is a stopword in this
+    language ("The Who" in English): then they are kept, or nothing would be
+    searched for."""
     clauses: int = 0
 
 
@@ -148,10 +149,11 @@ def parse(
     syntax = _syntax(text)
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
     typed = _typed_words(syntax)
+    wanted = " ".join(_typed_words(_without_exclusions(syntax)))
     strict = bool(_EXPLICIT_AND.search(text))
     parts: dict[str, wq.Query] = {}
     for lang in languages:
-        keep_stopwords = bool(typed) and not _positions(lang, " ".join(typed), keep_stopwords=False)
+        keep_stopwords = bool(wanted) and not _positions(lang, wanted, keep_stopwords=False)
         q = _expand(syntax, _Context(lang, source_lookup, limits.words, keep_stopwords))
         if q is not None:
             parts[lang] = q
@@ -161,6 +163,9 @@ def parse(
         # Only filters and exclusions ("lang:en -troops"): an article must pass
         # every language's version, since only its own language's can fail it.
         return ParsedQuery({"*": wq.And([wq.Every(), *parts.values()])}, words, typed)
+    # A language left with exclusions only (its words were all stopwords
+    # there: "في -من" in Arabic) would match every article without them.
+    parts = {lang: q for lang, q in parts.items() if _has_positive(q)}
     if not strict:
         parts = {lang: _best_match(q) for lang, q in parts.items()}
     return ParsedQuery(parts, words, typed)
@@ -249,6 +254,12 @@ def _typed_words(syntax: wq.Query) -> list[str]:
         elif isinstance(leaf, wq.Term) and leaf.fieldname in TEXT_SCOPES:
             words.append(leaf.text)
     return words
+
+
+def _without_exclusions(q: wq.Query) -> wq.Query:
+    if isinstance(q, wq.Not):
+        return wq.NullQuery
+    return q.apply(_without_exclusions)
 
 
 def _has_positive(q: wq.Query) -> bool:

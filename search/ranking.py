@@ -282,7 +282,7 @@ class _Scoring:
         """Documents matching every sub-query; each excluded one (NOT x)
         adds 1.0, the score of Whoosh's InverseMatcher."""
         required = [self.scores(s) for s in subqueries if not isinstance(s, wq.Not)]
-        excluded = [self.scores(s.query) for s in subqueries if isinstance(s, wq.Not)]
+        excluded = [self._docs(s.query) for s in subqueries if isinstance(s, wq.Not)]
         common = set(min(required, key=len))
         for part in required:
             common.intersection_update(part)
@@ -296,13 +296,33 @@ class _Scoring:
             totals = [t + len(excluded) for t in totals]
         return dict(zip(docs, totals))
 
+    def _docs(self, q: wq.Query) -> set[int] | Scores:
+        """The documents `q` matches, where their scores do not matter (what a
+        NOT excludes): words' documents straight from their postings, without
+        building their scores, the title/body choice or exact-form bonuses."""
+        if isinstance(q, wq.Term):
+            ids, _ = self._term_arrays(q.fieldname, q.text)
+            return set(ids)
+        if type(q) is wq.AndMaybe:
+            return self._docs(q.a)
+        if type(q) in (wq.Or, BestOf) and not any(isinstance(s, wq.Not) for s in q.subqueries):
+            found: set[int] = set()
+            for sub in q.subqueries:
+                found.update(self._docs(sub))
+            return found
+        return self.scores(q)
+
+    def _term_arrays(self, fieldname: str, text: str) -> tuple[array, array]:
+        """A term's documents and unboosted scores, kept for later searches."""
+        return _term_scores.get((self.version, fieldname, text), lambda: self._read_term(fieldname, text))
+
     def _term(self, q: wq.Term) -> Scores:
         """Each language's part of a query has the same `exact` terms: they
         are scored once."""
         key = (q.fieldname, q.text, q.boost)
         found = self.terms.get(key)
         if found is None:
-            ids, scores = _term_scores.get((self.version, q.fieldname, q.text), lambda: self._read_term(q.fieldname, q.text))
+            ids, scores = self._term_arrays(q.fieldname, q.text)
             boost = q.boost
             found = self.terms[key] = dict(zip(ids, scores)) if boost == 1.0 else {d: s * boost for d, s in zip(ids, scores)}
         return found

@@ -320,3 +320,10 @@ def test_an_operator_with_a_side_missing_is_left_out(searcher, query, same_as):
     does not search for the word "and"."""
     found, expected = search(searcher, query, per_page=20), search(searcher, same_as, per_page=20)
     assert [(h.id, h.score) for h in found.results] == [(h.id, h.score) for h in expected.results]
+
+
+def test_a_stopword_with_exclusions_is_searched_and_no_language_matches_by_exclusions_alone(searcher):
+    """"في" is an Arabic stopword: kept, since it is the only word wanted; and
+    the Dutch article, where it is not, is not found merely for lacking "Truppen"."""
+    assert set(ids(search(searcher, "في -Truppen", per_page=20))) == {AR_TALKS, AR_SEAPR}
+    assert set(ids(search(searcher, "في -القوات", per_page=20))) <= {AR_TALKS, AR_SEAPR}
