@@ -23,7 +23,7 @@ def _limit(default, help: str):
 @dataclass(frozen=True)
 class Limits:
     query_chars: int = _limit(500, "Longest query, counted after Unicode (NFKC) normalization.")
-    words: int = _limit(64, "Most words, phrases, wildcards and filters in one query.")
+    words: int = _limit(64, "Most words in one query, as analyzed (each word of a phrase or a hyphenated word counts), wildcards and filters included.")
     per_page: int = _limit(50, "Most results on one page.")
     depth: int = _limit(1000, "No page may reach past this many results (deep pages cost a full sort).")
     expansions: int = _limit(1000, "Most different words a wildcard may stand for.")

@@ -313,8 +313,10 @@ def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
     raise BadQuery('This kind of query is not supported; use words, "phrases", AND/OR/NOT and word*.')
 
 
-def _count(ctx: _Context) -> None:
-    ctx.clauses += 1
+def _count(ctx: _Context, words: int = 1) -> None:
+    """Count words (as analyzed: a phrase counts each of its words) against
+    the query's limit."""
+    ctx.clauses += max(words, 1)
     if ctx.clauses > ctx.max_words:
         raise BadQuery(f"The query has too many words (at most {ctx.max_words}).")
 
@@ -338,8 +340,8 @@ def _fields(scope: str, lang: str) -> list[str]:
 
 
 def _word(text: str, scope: str, ctx: _Context, boost: float = 1.0) -> wq.Query | None:
-    _count(ctx)
     terms = _positions(ctx.lang, text, ctx.keep_stopwords)
+    _count(ctx, len(terms))  # "US-Soldaten" is two words, "a-b-c-…" as many as it has
     if not terms:
         return None
     clauses: list[wq.Query] = []
@@ -361,8 +363,8 @@ def _phrase(text: str, scope: str, ctx: _Context, boost: float = 1.0, slop: int 
     words exactly as typed get a bonus on top. With a `slop` over 1
     ("words"~N), each word may come up to that many positions after the one
     before."""
-    _count(ctx)
     terms = [alts[0] for alts in _positions(ctx.lang, text, keep_stopwords=True)]
+    _count(ctx, len(terms))
     if not terms:
         return None
     stemmed = _best([_sequence(f, terms, slop) for f in _fields(scope, ctx.lang)], TITLE_BODY_TIEBREAK, boost)

@@ -190,6 +190,8 @@ def test_queries_of_only_syntax_find_nothing_without_failing(searcher, query):
         ({"text": "Truppen", "lang": "klingon"}, "Unknown language"),
         ({"text": "lang:xx1"}, "Unknown language"),
         ({"text": " ".join(f"w{i}" for i in range(100))}, "too many words"),
+        ({"text": "-".join(f"w{i}" for i in range(70))}, "too many words"),  # counted as analyzed
+        ({"text": '"' + " ".join(f"w{i}" for i in range(70)) + '"'}, "too many words"),
     ],
 )
 def test_queries_that_cannot_run_get_a_clear_message(searcher, kwargs, message):
