@@ -235,11 +235,11 @@ def terms_of(lang: str) -> Callable[[str], tuple[str, ...]]:
     return terms
 
 
-def mark_article(article: Article, text: str) -> tuple[str, str]:
+def mark_article(article: Article, text: str, limits: Limits = Limits()) -> tuple[str, str]:
     """An article's title and body as safe HTML with the query's words marked
     (for an article page reached from a result)."""
     try:
-        wanted = wanted_by_field(parse(text, (article.lang,)).query) if text.strip() else {}
+        wanted = wanted_by_field(parse(text, (article.lang,), limits=limits).query) if text.strip() else {}
     except BadQuery:
         wanted = {}
     highlighter = _Highlighter(wanted)
