@@ -607,7 +607,7 @@ def wrk(base: str, paths: Sequence[str], connections: int, duration: float, scri
 def load_test(work: Path, queries: Sequence[Query], duration: float) -> dict:
     """`search serve` on the index just built, the limits per client switched
     off (every request comes from 127.0.0.1, and the default 600 requests,
-    10 s of search time and 2 searches at once per client would turn most
+    30 s of search time and 2 searches at once per client would turn most
     into 429s), then wrk with
     WEB_CLIENTS connections for `duration` seconds per scenario.
 

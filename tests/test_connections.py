@@ -196,35 +196,38 @@ def test_a_client_that_keeps_searching_runs_out_of_search_time_and_others_do_not
         server.stop()
 
 
-def test_one_client_may_run_only_a_few_searches_at_once(web_index):
-    """The worker is stopped, as if busy with long searches: this client's
-    two searches wait, a third is refused at once, while another client's
-    search is let in and answered once the worker goes on."""
+def test_one_client_may_run_only_a_few_searches_at_once_and_its_latest_waits_its_turn(web_index):
+    """The worker is stopped, as if busy with long searches. A client's first
+    two searches are let in; a third waits for its turn until a fourth comes
+    (as when a reader types on), which takes its place: the third is refused
+    at once. Another client's search is let in. Once the worker goes on,
+    every search let in or waiting is answered."""
     server = LiveServer(web_index.path, env={"SEARCH_WORKERS": "1", **DEFAULT_LIMITS})
     (worker,) = search_workers(server.process.pid)
-    answers: dict[str, int] = {}
+    answers: dict[str, tuple[int, str | None]] = {}
+    threads: list[threading.Thread] = []
 
-    def search_from(name: str, source: str) -> threading.Thread:
-        thread = threading.Thread(target=lambda: answers.update({name: request_from(server, source, "/api/search?q=Truppen")[0]}))
-        thread.start()
-        return thread
+    def search_from(name: str, source: str) -> None:
+        def run() -> None:
+            status, headers, _, _ = request_from(server, source, "/api/search?q=Truppen")
+            answers[name] = (status, headers.get("Retry-After"))
 
-    waiting: list[threading.Thread] = []
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+        time.sleep(0.3)
+
     os.kill(worker, signal.SIGSTOP)
     try:
-        waiting += [search_from(f"mine {n}", "127.0.0.2") for n in range(2)]
-        time.sleep(0.5)
-        status, headers, _, seconds = request_from(server, "127.0.0.2", "/api/search?q=Truppen", timeout=3)
-        assert status == 429 and headers["Retry-After"] == "1" and seconds < 1
-        waiting.append(search_from("other", "127.0.0.3"))
-        time.sleep(0.5)
-        assert answers == {}
+        for name in ("first", "second", "third", "fourth"):
+            search_from(name, "127.0.0.2")
+        search_from("other", "127.0.0.3")
+        assert answers == {"third": (429, "1")}
     finally:
         os.kill(worker, signal.SIGCONT)
-        for thread in waiting:
+        for thread in threads:
             thread.join()
         server.stop()
-    assert answers == {"mine 0": 200, "mine 1": 200, "other": 200}
+    assert answers == {"first": (200, None), "second": (200, None), "third": (429, "1"), "fourth": (200, None), "other": (200, None)}
 
 
 def test_forwarded_headers_are_believed_only_from_trusted_proxies(web_index):

@@ -8,7 +8,7 @@ computing, while one crafted query can take seconds. So each client has
   own CPU time plus the search worker's, never time spent queued behind
   others);
 - a cap on the searches it has running at once (CONCURRENT_SEARCHES), so one
-  address cannot occupy every worker;
+  address cannot occupy every worker (its newest request may wait its turn);
 - a generous cap on requests (RATE_LIMIT, Flask-Limiter), against floods.
 
 A client over any of them gets a 429 with Retry-After, as JSON on the API and
@@ -85,25 +85,45 @@ class TimeBudget:
 
 
 class Running:
-    """How many requests each client has running now, up to `limit` each."""
+    """The requests each client has running, at most `limit` at once. Its
+    newest request beyond them may wait for its turn, for up to WAIT_SECONDS:
+    typing, a reader sends a request per letter, each making the one before
+    pointless, so the latest letter waits (and is answered) while a request
+    waiting before it is refused."""
+
+    WAIT_SECONDS = 5.0
 
     def __init__(self, limit: int):
         self.limit = limit
         self._running: Counter[str] = Counter()
-        self._lock = threading.Lock()
+        self._waiting: dict[str, object] = {}  # client -> the one request of it that may wait
+        self._changed = threading.Condition()
 
     def enter(self, client: str) -> bool:
-        with self._lock:
+        """Whether the request may run; False if it must be refused."""
+        deadline = time.monotonic() + self.WAIT_SECONDS
+        with self._changed:
             if self._running[client] >= self.limit:
-                return False
+                ticket = self._waiting[client] = object()  # a request waiting before this one gives up its place
+                self._changed.notify_all()
+                try:
+                    while self._running[client] >= self.limit:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or self._waiting.get(client) is not ticket:
+                            return False
+                        self._changed.wait(left)
+                finally:
+                    if self._waiting.get(client) is ticket:
+                        del self._waiting[client]
             self._running[client] += 1
             return True
 
     def leave(self, client: str) -> None:
-        with self._lock:
+        with self._changed:
             self._running[client] -= 1
             if not self._running[client]:
                 del self._running[client]
+            self._changed.notify_all()
 
 
 def refuse(retry_after: int, limit: str):
@@ -113,10 +133,12 @@ def refuse(retry_after: int, limit: str):
 
 
 def init_app(app: Flask) -> None:
-    @app.after_request  # registered first, so it runs after Flask-Limiter's, which would put its own window's reset
+    @app.after_request  # registered first, so it runs after Flask-Limiter's, which puts its window's reset on every answer
     def retry_after(response: Response) -> Response:
         if "retry_after" in g:
             response.headers["Retry-After"] = str(g.retry_after)
+        elif response.status_code < 400:
+            del response.headers["Retry-After"]
         return response
 
     limiter = Limiter(

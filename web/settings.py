@@ -29,7 +29,7 @@ SETTINGS = (
     Setting("WORKERS", 0, "SEARCH_WORKERS", "Processes that run searches; 0: the serving process searches (search serve starts one per core)."),
     # What one client may use: searches cost compute, not keystrokes (limits.py).
     Setting("RATE_LIMIT", "600 per minute", "SEARCH_RATE_LIMIT", "Requests per client to the pages and API calls that search, against floods (empty: no limit), e.g. '600 per minute; 5000 per hour'."),
-    Setting("TIME_BUDGET", 10.0, "SEARCH_TIME_BUDGET", "Seconds of search computing per client per minute (0: no limit)."),
+    Setting("TIME_BUDGET", 30.0, "SEARCH_TIME_BUDGET", "Seconds of search computing per client per minute (0: no limit)."),
     Setting("CONCURRENT_SEARCHES", 2, "SEARCH_CONCURRENT_SEARCHES", "Searches one client may have running at once (0: no limit)."),
     # Connections (server.py).
     Setting("MAX_CONNECTIONS", 1000, "SEARCH_MAX_CONNECTIONS", "Open connections in all; when full, the one waiting longest for its client is closed."),
