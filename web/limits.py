@@ -1,8 +1,8 @@
 """What one client may use of the service: searches are counted by what they
 cost, not by keystrokes.
 
-A reader typing a word sends a request per letter, each a few milliseconds of
-computing, while one crafted query can take seconds. So each client has
+A reader typing a word sends a request per letter, most of them cheap, while
+one crafted query can take seconds. So each client has
 - a budget of search time: TIME_BUDGET seconds of computing per minute,
   charged after each request with what it actually cost (the serving thread's
   own CPU time plus the search worker's, never time spent queued behind
