@@ -55,10 +55,13 @@ def connect_from(server: LiveServer, source: str) -> socket.socket:
 
 
 def is_closed(sock: socket.socket) -> bool:
-    """Whether the server has closed this connection (without waiting)."""
+    """Whether the server has closed this connection (without waiting; what
+    it sent before is read and dropped)."""
     sock.setblocking(False)
     try:
-        return sock.recv(1) == b""
+        while sock.recv(65536):
+            pass
+        return True
     except BlockingIOError:
         return False
     except OSError:  # reset
