@@ -258,6 +258,9 @@ def _pss_kb(pid: int) -> int:
     return int(m.group(1)) if m else 0
 
 
+NO_CLIENT_LIMITS = {"SEARCH_RATE_LIMIT": "", "SEARCH_TIME_BUDGET": "0", "SEARCH_CONCURRENT_SEARCHES": "0"}
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of our child processes: this checkout first on the path."""
     env = dict(os.environ, **extra)
@@ -602,9 +605,10 @@ def wrk(base: str, paths: Sequence[str], connections: int, duration: float, scri
 
 
 def load_test(work: Path, queries: Sequence[Query], duration: float) -> dict:
-    """`search serve` on the index just built, the rate limit switched off
-    (SEARCH_RATE_LIMIT empty: every request comes from 127.0.0.1, and the
-    default 120 searches a minute would turn most into 429s), then wrk with
+    """`search serve` on the index just built, the limits per client switched
+    off (every request comes from 127.0.0.1, and the default 600 requests,
+    30 s of search time and 2 searches at once per client would turn most
+    into 429s), then wrk with
     WEB_CLIENTS connections for `duration` seconds per scenario.
 
     First every query is asked once (checking the answers are JSON), then an
@@ -616,7 +620,7 @@ def load_test(work: Path, queries: Sequence[Query], duration: float) -> dict:
     base = f"http://127.0.0.1:{port}"
     command = cli("serve", "--index-dir", str(work / "ours"), "--port", str(port), "--threads", str(SERVER_THREADS))
     with open(work / "serve.log", "wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=child_env(SEARCH_RATE_LIMIT=""))
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=child_env(**NO_CLIENT_LIMITS))
         try:
             wait_until_up(base, server)
             paths = {kind: [api_path(q) for q in queries if q.kind == kind] for kind in WEB_KINDS}
@@ -639,7 +643,7 @@ def load_test(work: Path, queries: Sequence[Query], duration: float) -> dict:
                 server.kill()
                 server.wait()
     return {"clients": WEB_CLIENTS, "server_threads": SERVER_THREADS, "duration_s": duration,
-            "rate_limit": "off (SEARCH_RATE_LIMIT='')", "server_pss_mb_after": server_mb, "scenarios": scenarios}
+            "rate_limit": f"off ({NO_CLIENT_LIMITS})", "server_pss_mb_after": server_mb, "scenarios": scenarios}
 
 
 # -- one size, all sizes ---------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import signal
 import sys
 from functools import wraps
 from pathlib import Path
@@ -177,13 +176,14 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, workers: i
     searches run in worker processes.
 
     With no index yet, the seed articles are indexed first, so a fresh
-    checkout gives a working search at once. Other settings come from
-    SEARCH_* environment variables (see web/settings.py).
+    checkout gives a working search at once. Other settings (limits per
+    client, timeouts, public URL, trusted hosts and proxies) come from
+    SEARCH_* environment variables, listed in web/settings.py and in the
+    README's section on the web service.
     """
-    import waitress
-
     from web import create_app
-    from web.searcher import default_workers, start_workers
+    from web.searcher import default_workers
+    from web.server import serve
 
     ix = Index(index_dir)
     if not ix.exists():
@@ -192,18 +192,8 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, workers: i
         _print_report(ix.update(paths), ix)
     ix.check_version()
     app = create_app({"INDEX_DIR": index_dir, "WORKERS": default_workers() if workers is None else workers})
-    server = waitress.create_server(
-        app, host=host, port=port, threads=threads, ident="news-search",
-        max_request_header_size=16 * 1024,  # a query string longer than this gets a 431
-        max_request_body_size=64 * 1024,
-    )
-    start_workers(app)
-    click.echo(f"Serving on http://{host}:{server.effective_port}/ (Ctrl+C to stop)", err=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as on Ctrl+C, workers included
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
+    serve(app, host, port, threads,
+          announce=lambda urls: click.echo(f"Serving on {' and '.join(u + '/' for u in urls)} (Ctrl+C to stop)", err=True))
 
 
 @cli.command("stats")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from search.index import Index
+from web.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -69,11 +70,16 @@ def web_index(tmp_path_factory) -> Index:
     return ix
 
 
+UNLIMITED = {"RATE_LIMIT": "", "TIME_BUDGET": 0.0, "CONCURRENT_SEARCHES": 0}
+"""Per-client limits off, for tests whose every request comes from one address."""
+UNLIMITED_ENV = {s.env: str(UNLIMITED[s.name]) for s in SETTINGS if s.name in UNLIMITED}
+
+
 @pytest.fixture(scope="session")
 def app(web_index):
     from web import create_app
 
-    return create_app({"INDEX_DIR": str(web_index.path), "TESTING": True, "RATE_LIMIT": ""})
+    return create_app({"INDEX_DIR": str(web_index.path), "TESTING": True, **UNLIMITED})
 
 
 @pytest.fixture
@@ -99,6 +105,11 @@ def process_tree(pid: int) -> list[int]:
     return [pid, *(p for child in children for p in process_tree(child))]
 
 
+def search_workers(pid: int) -> list[int]:
+    """The search worker processes of the server `pid`."""
+    return [p for p in process_tree(pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
 class LiveServer:
     """`search serve` in a real process on a free localhost port."""
 
@@ -107,7 +118,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "search", "serve", "--port", "0", "--index-dir", str(index_dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "SEARCH_RATE_LIMIT": "", **(env or {})},
+            env={**os.environ, **UNLIMITED_ENV, **(env or {})},
         )
         self.url = self._wait_for_url()
 

@@ -129,3 +129,34 @@ def test_clients_over_the_rate_limit_get_429_with_retry_after(web_index, spec):
 
 def test_request_size_is_limited(client):
     assert client.get("/api/search?q=Truppen", data=b"x" * 100_000).status_code == 413
+
+
+def test_trusted_hosts_setting_adds_names_and_subdomains(web_index):
+    client = create_app({"INDEX_DIR": str(web_index.path), "ALLOWED_HOSTS": "news.example, .example.org"}).test_client()
+    for host in ("news.example:8080", "a.example.org", "example.org", "[::1]:5000", "LOCALHOST"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200, host
+    for host in ("example.org.evil.example", "news.example.evil", "evil.example", "", "news.example@evil.example"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 400, host
+
+
+def test_forwarded_scheme_must_be_http(web_index):
+    client = create_app({"INDEX_DIR": str(web_index.path), "TRUSTED_PROXIES": 1}).test_client()
+    assert client.get("/embed", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+    response = client.get("/embed", headers={"X-Forwarded-Proto": "javascript"})
+    assert response.status_code == 400 and b"javascript" not in response.data
+
+
+def test_a_public_url_must_be_an_http_address(web_index):
+    from web.settings import SettingError
+
+    with pytest.raises(SettingError, match="SEARCH_PUBLIC_URL must be an http"):
+        create_app({"INDEX_DIR": str(web_index.path), "PUBLIC_URL": "search.example.org"})
+
+
+def test_every_setting_is_in_the_readme():
+    from web.settings import SETTINGS
+
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert [s.env for s in SETTINGS if f"| `{s.env}` |" not in readme] == []

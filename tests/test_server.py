@@ -6,7 +6,9 @@ import threading
 import time
 from pathlib import Path
 
-from .conftest import SEEDS, LiveServer, index_command, process_tree, write_jsonl
+import pytest
+
+from .conftest import SEEDS, LiveServer, index_command, process_tree, search_command, search_workers, write_jsonl
 
 
 def test_serves_the_api_page_and_widget_over_http(live_server):
@@ -19,6 +21,13 @@ def test_serves_the_api_page_and_widget_over_http(live_server):
     assert status == 200 and headers["Content-Type"].startswith("text/javascript")
     status, data = live_server.json("/api/search?q=")
     assert status == 400 and data["error"]["code"] == "empty_query"
+
+
+def test_a_port_in_use_is_a_one_line_error(live_server, web_index):
+    port = live_server.url.rsplit(":", 1)[1]
+    done = search_command("serve", "--index-dir", str(web_index.path), "--port", port, "--workers", "0", timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"Error: Cannot listen on 127.0.0.1 port {port}: Address already in use."
 
 
 def test_oversized_requests_are_refused(live_server):
@@ -78,10 +87,6 @@ def test_updates_and_rebuilds_are_searchable_as_soon_as_the_command_returns_with
     assert requests > 20 and failures == []
 
 
-def search_workers(pid: int) -> list[int]:
-    return [p for p in process_tree(pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
-
-
 def test_searches_run_in_worker_processes_which_are_replaced_when_they_die_and_die_with_the_server(web_index):
     server = LiveServer(web_index.path, env={"SEARCH_WORKERS": "2"})
     try:
@@ -102,3 +107,54 @@ def test_searches_run_in_worker_processes_which_are_replaced_when_they_die_and_d
     while any(Path(f"/proc/{p}").exists() for p in started + replaced) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(Path(f"/proc/{p}").exists() for p in started + replaced), "worker processes outlive the server"
+
+
+def alive(pid: int) -> bool:
+    """Whether a process still runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl+C"])
+def test_the_server_stops_within_seconds_under_load_whatever_its_searches_are_doing(web_index, how):
+    """The search workers are stopped, as if busy with searches that run for
+    long: requests pile up, and still the server exits within seconds, with
+    status 0, leaving no process behind."""
+    server = LiveServer(web_index.path, env={"SEARCH_WORKERS": "2"})
+    tree = process_tree(server.process.pid)
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            try:
+                server.get("/api/search?q=Truppen")
+            except OSError:  # the server has gone
+                return
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    try:
+        for worker in search_workers(server.process.pid):
+            os.kill(worker, signal.SIGSTOP)
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        if how == "SIGTERM":
+            server.process.send_signal(signal.SIGTERM)
+        else:  # a terminal sends Ctrl+C to every process in the foreground
+            for pid in tree:
+                os.kill(pid, signal.SIGINT)
+        status = server.process.wait(timeout=15)
+        seconds = time.monotonic() - started
+    finally:
+        stop.set()
+        server.stop()
+        for t in threads:
+            t.join()
+    assert status == 0 and seconds < 3.5
+    deadline = time.monotonic() + 2
+    while any(alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(p) for p in tree), "processes outlive the server"

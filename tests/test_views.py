@@ -64,10 +64,10 @@ def test_hostile_article_is_inert_everywhere(client):
 
 def test_unknown_url_parameters_do_not_reach_links(client):
     for extra in ("endpoint=1", "_method=POST", "_external=1", "_anchor=x"):
-        response = client.get(f"/?q=2500&per_page=2&{extra}", headers={"Host": "evil.example"})
+        response = client.get(f"/?q=2500&per_page=2&{extra}", headers={"Host": "localhost:5000"})
         assert response.status_code == 200
         html = text(response)
-        assert "evil.example" not in html and "#x" not in html
+        assert "localhost:5000" not in html and "#x" not in html
         assert 'href="/?q=2500&amp;page=2&amp;per_page=2"' in html
 
 

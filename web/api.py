@@ -11,6 +11,7 @@ from . import openapi
 from .data import search_data
 from .errors import RequestError, from_library
 from .searcher import get_index, get_searcher
+from .security import public_url
 
 bp = Blueprint("api", __name__)
 
@@ -33,7 +34,7 @@ def article_api(doc_id: str):
 
 @bp.get("/openapi.json")
 def openapi_document():
-    return jsonify(openapi.document(request.host_url.rstrip("/")))
+    return jsonify(openapi.document(public_url()))
 
 
 @bp.get("/healthz")

@@ -1,20 +1,24 @@
 """Searchers for the web app: one per thread, kept open between requests and
 reopened when the index changes, so new articles appear without a restart
 and no request sees a half-written index; and worker processes that run the
-searches themselves."""
+searches themselves, which stop the moment the server does."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from werkzeug.exceptions import ServiceUnavailable
 from whoosh.searching import Searcher
 
+from search.errors import SearchError
 from search.index import Index
 from search.results import SearchResults
 from search.searching import search
@@ -76,14 +80,34 @@ class SearchPool:
         self.workers = workers
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._stopped = False
 
-    def search(self, **params) -> SearchResults:
+    def search(self, **params) -> tuple[SearchResults | SearchError, float]:
+        """The results (or the error that stopped the search), and the seconds
+        of computing the search took in its worker."""
         executor = self._get_executor()
         try:
             return executor.submit(_search, **params).result()
         except BrokenProcessPool:  # a worker died (killed, out of memory...): start new ones, once
             self._replace(executor)
             return self._get_executor().submit(_search, **params).result()
+        except CancelledError:  # only stop() cancels
+            raise self._stopping() from None
+
+    def stop(self) -> None:
+        """Kill the workers now, whatever they are running: a server told to
+        stop must not wait for searches that may take seconds. Searches not
+        finished are answered 503."""
+        with self._lock:
+            self._stopped = True
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list(executor._processes.values())  # no public way to kill them before Python 3.14
+        with contextlib.suppress(OSError):  # 3.11 raises if its manager thread has already seen a worker die
+            executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
 
     def start(self) -> None:
         """Start the workers and open their searchers now rather than on the
@@ -94,6 +118,8 @@ class SearchPool:
 
     def _get_executor(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._stopped:
+                raise self._stopping()
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(
                     self.workers,
@@ -109,6 +135,10 @@ class SearchPool:
                 self._executor = None
         broken.shutdown(wait=False)
 
+    @staticmethod
+    def _stopping() -> ServiceUnavailable:
+        return ServiceUnavailable("The service is restarting; please try again in a moment.")
+
 
 _worker_searchers: SearcherCache | None = None
 """In a worker process: its searcher."""
@@ -117,6 +147,7 @@ _worker_searchers: SearcherCache | None = None
 def _start_worker(index_dir: str, refresh_seconds: float, server: int) -> None:
     global _worker_searchers
     die_with_parent(server)  # a server killed outright leaves no worker behind
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches every process: the server alone decides, and stops us
     _worker_searchers = SearcherCache(Index(index_dir), refresh_seconds)
 
 
@@ -124,8 +155,17 @@ def _open_searcher() -> None:
     _worker_searchers.get()
 
 
-def _search(**params) -> SearchResults:
-    return search(_worker_searchers.get(), **params)
+def _search(**params) -> tuple[SearchResults | SearchError, float]:
+    """The results (or the error that stopped the search) and their cost:
+    this worker's computing time, which does not include the time the search
+    waited for a free worker. A search stopped at its deadline cost the most
+    of all, and is charged too."""
+    started = time.thread_time()
+    try:
+        outcome: SearchResults | SearchError = search(_worker_searchers.get(), **params)
+    except SearchError as exc:
+        outcome = exc
+    return outcome, time.thread_time() - started
 
 
 def init_app(app: Flask) -> None:
@@ -142,6 +182,12 @@ def start_workers(app: Flask) -> None:
         app.extensions["search_pool"].start()
 
 
+def stop_workers(app: Flask) -> None:
+    """Kill the app's search processes, if it has them, at once."""
+    if app.extensions["search_pool"]:
+        app.extensions["search_pool"].stop()
+
+
 def get_searcher() -> Searcher:
     return current_app.extensions["searchers"].get()
 
@@ -152,6 +198,14 @@ def get_index() -> Index:
 
 def run_search(**params) -> SearchResults:
     """`search.searching.search` with the app's index, in a worker process
-    when the app has them."""
+    when the app has them. A worker's computing time is added to
+    `g.search_seconds`, which the time budget charges (limits.py); a search
+    run here is counted with this thread's own time."""
     pool: SearchPool | None = current_app.extensions["search_pool"]
-    return pool.search(**params) if pool else search(get_searcher(), **params)
+    if not pool:
+        return search(get_searcher(), **params)
+    outcome, seconds = pool.search(**params)
+    g.search_seconds = g.get("search_seconds", 0.0) + seconds
+    if isinstance(outcome, SearchError):
+        raise outcome
+    return outcome

@@ -1,4 +1,13 @@
-"""Security headers on every response, and CORS on the API.
+"""Who is asking and under which name; security headers on every response,
+and CORS on the API.
+
+The Host header is the client's to choose: the service answers only to the
+names it is given (loopback names, the address it listens on, PUBLIC_URL's
+host, ALLOWED_HOSTS); any other gets a 400 and is never written into a page.
+Links that leave the page (OpenSearch, OpenAPI, the embed page's widget) use
+PUBLIC_URL when set. X-Forwarded-* headers are believed only from as many
+proxies as TRUSTED_PROXIES says (Werkzeug's ProxyFix); without it a client
+cannot pass for another by sending one.
 
 Pages may load only our own scripts and styles, and may not be framed, except
 `/embed`, which exists to be framed by other sites.
@@ -6,7 +15,13 @@ Pages may load only our own scripts and styles, and may not be framed, except
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .settings import SettingError
 
 FRAMEABLE = ("/embed",)
 CROSS_ORIGIN = ("/api/", "/widget.js", "/static/widget.css", "/openapi.json")
@@ -37,7 +52,59 @@ def allowed_origin(origin: str | None, allowed: str) -> str | None:
     return None
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+HOST = re.compile(r"([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?", re.ASCII | re.IGNORECASE)
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, lower case and without port or brackets
+    ('[::1]:5000' -> '::1'); '' when there is none or it is malformed."""
+    found = HOST.fullmatch(host)
+    return found.group(1).strip("[]").lower() if found else ""
+
+
+def trusted_hosts(config: dict) -> set[str]:
+    """The names the service answers to (search serve adds the address it
+    listens on: trust_host)."""
+    names = {*LOOPBACK, *(host_name(h.strip()) or h.strip().lower() for h in config["ALLOWED_HOSTS"].split(",") if h.strip())}
+    if config["PUBLIC_URL"]:
+        public = urlsplit(config["PUBLIC_URL"])
+        if public.scheme not in ("http", "https") or not public.hostname:
+            raise SettingError(f"SEARCH_PUBLIC_URL must be an http(s) address such as https://search.example.org; not {config['PUBLIC_URL']!r}.")
+        names.add(public.hostname)
+    return names
+
+
+def trust_host(app: Flask, host: str) -> None:
+    app.extensions["trusted_hosts"].add(host_name(host) or host.lower())
+
+
+def is_trusted(name: str, trusted: set[str]) -> bool:
+    """Whether `name` is one of `trusted`; '.example.org' stands for that
+    name and its subdomains."""
+    return bool(name) and (name in trusted or any(t.startswith(".") and (name.endswith(t) or name == t[1:]) for t in trusted))
+
+
+def public_url() -> str:
+    """The service's root URL for links meant for other sites and programs:
+    PUBLIC_URL, else the scheme and (trusted) host of this request."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") or request.url_root.rstrip("/")
+
+
 def init_app(app: Flask) -> None:
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    app.extensions["trusted_hosts"] = trusted_hosts(app.config)
+
+    @app.before_request
+    def refuse_unknown_hosts() -> None:
+        """Before anything can build a link from it; the name is not echoed back.
+        (A scheme other than http(s) can only come from a forwarded header.)"""
+        if request.scheme not in ("http", "https") or not is_trusted(host_name(request.host), app.extensions["trusted_hosts"]):
+            abort(400, "This service does not answer to the host name this request was sent to "
+                       "(its operator can allow it with SEARCH_PUBLIC_URL or SEARCH_ALLOWED_HOSTS).")
+
     @app.before_request
     def refuse_large_bodies() -> None:
         """We serve only GETs: refuse a large body before anything reads it."""

@@ -13,6 +13,7 @@ from search.searching import mark_article
 from .data import limits, search_data
 from .errors import RequestError
 from .searcher import get_searcher
+from .security import public_url
 
 bp = Blueprint("views", __name__)
 
@@ -31,9 +32,16 @@ def article_url(doc_id: str, query: str = "") -> str:
     return url + (f"?{urlencode({'q': query})}" if query else "")
 
 
+@bp.app_template_global()
+def external_url(endpoint: str) -> str:
+    """A full URL for other sites and programs, on the public URL (security.py)."""
+    return public_url() + url_for(endpoint).removeprefix(request.script_root)
+
+
 @bp.app_context_processor
 def helpers() -> dict:
-    return {"languages": LANGUAGES, "page_url": page_url, "max_depth": current_app.config["MAX_DEPTH"]}
+    return {"languages": LANGUAGES, "page_url": page_url, "max_depth": current_app.config["MAX_DEPTH"],
+            "public_url": public_url}
 
 
 SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page")
