@@ -97,3 +97,12 @@ def test_terminal_escape_sequences_in_articles_are_not_printed(tmp_path):
     done = run("query", "troops", "--index-dir", str(tmp_path / "ix"))
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "**troops**" in done.stdout and "Evil ]0;PWNED" in done.stdout
+
+
+def test_an_unknown_language_is_an_error_not_zero_results(cli_index):
+    done = run("query", "Truppen", "--lang", "xx", "--index-dir", str(cli_index))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == "Error: Unknown language 'xx'; use one of ar, de, nl, en, und."
+    named = json.loads(run("query", "Truppen", "--lang", "Deutsch", "--json", "--index-dir", str(cli_index)).stdout)
+    assert named["total"] == 2  # names and aliases still work
+
