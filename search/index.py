@@ -89,10 +89,11 @@ def _now() -> str:
 
 
 class Index:
-    """An index folder. Cheap to create: nothing is opened until needed."""
+    """An index folder. Cheap to create: nothing is opened until needed.
+    Its path is made absolute, so every message names it plainly."""
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        self.path = Path(path).absolute()
 
     # -- generations ---------------------------------------------------
 
@@ -182,26 +183,54 @@ class Index:
         switch to it when complete. `workers` processes build the index
         (default: one per core)."""
         paths = [Path(p) for p in paths]
+        created = not self.path.exists()
         with self._write_lock():
-            live = self._current()
-            if live is not None and not rebuild:
-                self.check_version()
-            fresh = rebuild or live is None
-            gen = self._new_generation() if fresh else live
             try:
-                report = self._write(gen, paths, fresh, on_bytes, workers, carry_from=live if fresh else None)
-            except BaseException:
-                if fresh:
-                    shutil.rmtree(gen, ignore_errors=True)
-                raise
+                return self._update(paths, rebuild, on_bytes, workers)
+            finally:
+                if created and self._current() is None:
+                    self._remove_folder()  # nothing was indexed: leave no empty index behind
+
+    def _update(
+        self, paths: list[Path], rebuild: bool, on_bytes: Callable[[int], None] | None, workers: int | None
+    ) -> IndexReport:
+        live = self._current()
+        if live is not None and not rebuild:
+            self.check_version()
+        fresh = rebuild or live is None
+        gen = self._new_generation() if fresh else live
+        try:
+            report = self._write(gen, paths, fresh, on_bytes, workers, carry_from=live if fresh else None)
+        except BaseException:
             if fresh:
-                if live is not None and not (report.added or report.updated):
-                    shutil.rmtree(gen, ignore_errors=True)
-                    report.rebuilt = False
-                    return report  # nothing readable: keep the index we have
-                self._switch_to(gen, live)
-                report.rebuilt = True
-            return report
+                shutil.rmtree(gen, ignore_errors=True)
+            raise
+        if fresh:
+            if not (report.added or report.updated):
+                shutil.rmtree(gen, ignore_errors=True)
+                return report  # nothing readable: keep the index we have, or have none
+            self._switch_to(gen, live)
+            report.rebuilt = True
+        return report
+
+    def create(self) -> None:
+        """Create an empty index, unless there is one: for a server asked to
+        start before any article is indexed (`search serve --allow-empty`)."""
+        with self._write_lock():
+            if self._current() is None:
+                gen = self._new_generation()
+                self._write_meta(gen, fresh=True)
+                self._switch_to(gen, None)
+
+    def _remove_folder(self) -> None:
+        """Remove the index folder this run created, while still holding its
+        lock: a run that starts meanwhile makes its own lock file, and then
+        the folder is not empty and stays."""
+        try:
+            (self.path / ".lock").unlink()
+            self.path.rmdir()
+        except OSError:
+            pass
 
     def _new_generation(self) -> Path:
         existing = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]
@@ -321,11 +350,12 @@ class Index:
         gen = self._generation()
         with self.searcher() as searcher:
             reader = searcher.reader()
-            langs = reader.column_reader("lang")
             counts: dict[str, int] = {}
-            for docnum in reader.all_doc_ids():
-                code = langs[docnum]
-                counts[code] = counts.get(code, 0) + 1
+            if reader.doc_count_all():  # an empty index has no columns
+                langs = reader.column_reader("lang")
+                for docnum in reader.all_doc_ids():
+                    code = langs[docnum]
+                    counts[code] = counts.get(code, 0) + 1
             total = reader.doc_count()
         size = sum(p.stat().st_size for p in gen.iterdir() if p.is_file())
         return IndexStats(
@@ -447,6 +477,8 @@ def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
     """id -> (fingerprint, origin) of every live document, read from columns
     (fast: no stored fields are unpickled; each column is read in one go)."""
     with ix.reader() as reader:
+        if not reader.doc_count_all():  # an empty index (`create`) has no columns
+            return {}
         live = list(reader.all_doc_ids())
         ids, prints, origins = ([column[d] for d in live] for column in
                                 (list(reader.column_reader(name)) for name in ("id", "fingerprint", "origin")))
@@ -456,6 +488,8 @@ def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
 def _articles_from(gen: Path, origins: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:
     """The articles (with fingerprints) of a generation that came from `origins`."""
     with whoosh.index.open_dir(str(gen)).reader() as reader:
+        if not reader.doc_count_all():
+            return
         origin_of = reader.column_reader("origin")
         fingerprint_of = reader.column_reader("fingerprint")
         for docnum in reader.all_doc_ids():
