@@ -16,8 +16,9 @@ import click
 from .errors import SearchError
 from .index import Index
 from .languages import LANGUAGES
+from .results import IndexReport
 from .searching import search
-from .terminal import render
+from .terminal import ProgressLine, render
 
 DEFAULT_INDEX = "index"
 DEFAULT_PATHS = ("seeds",)
@@ -74,26 +75,44 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
     gzip-compressed. Only what changed is written: new articles are added,
     changed ones updated, and ones gone from their file removed.
     """
-    from .documents import total_bytes
-
     paths = paths or tuple(Path(p) for p in DEFAULT_PATHS)
     if not any(p.exists() for p in paths):
         raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist.")
     ix = Index(index_dir)
-    show_bar = sys.stderr.isatty() and not as_json
-    with click.progressbar(
-        length=total_bytes(paths), label="Indexing", file=sys.stderr, hidden=not show_bar
-    ) as bar:
-        report = ix.update(paths, rebuild=rebuild, on_bytes=bar.update, workers=workers)
+    report = _update(ix, paths, rebuild=rebuild, workers=workers, bar=sys.stderr.isatty() and not as_json)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**report.to_dict(), "index": _totals(ix)}, ensure_ascii=False, indent=2))
     else:
         _print_report(report, ix)
     if not (report.added or report.updated or report.unchanged or report.removed):
         sys.exit(1)  # nothing could be indexed
 
 
-def _print_report(report, ix: Index) -> None:
+_PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing", "done": "Done"}
+
+
+def _update(ix: Index, paths, rebuild: bool = False, workers: int | None = None, bar: bool = False) -> IndexReport:
+    """ix.update, with a progress bar on stderr when `bar`."""
+    if not bar:
+        return ix.update(paths, rebuild=rebuild, workers=workers)
+    line = ProgressLine(sys.stderr, shutil.get_terminal_size().columns)
+    try:
+        return ix.update(paths, rebuild=rebuild, workers=workers,
+                         on_progress=lambda p: line.show(_PHASES[p.phase], p.done, p.total))
+    finally:
+        line.close()
+
+
+def _totals(ix: Index) -> dict | None:
+    """What the index holds after a run: articles, and by language (none
+    when no index could be built)."""
+    if not ix.exists():
+        return None
+    stats = ix.stats()
+    return {"documents": stats.documents, "languages": stats.languages}
+
+
+def _print_report(report: IndexReport, ix: Index) -> None:
     verb = "Rebuilt" if report.rebuilt else "Updated"
     if not report.changed and not report.rebuilt:
         verb = "Unchanged"
@@ -101,10 +120,24 @@ def _print_report(report, ix: Index) -> None:
         f"{verb} {ix.path}: {report.added} added, {report.updated} updated, "
         f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped."
     )
+    indexed, seconds, megabytes = report.added + report.updated, report.seconds, report.text_bytes / 1e6
+    if indexed:
+        click.echo(f"Indexed {_count(indexed, 'article')} ({megabytes:.2f} MB of text) in {seconds:.1f} s: "
+                   f"{indexed / seconds:,.0f} articles/s, {megabytes / seconds:.2f} MB/s.")
+        click.echo(f"  added or updated: {_by_language(report.languages)}")
+    else:
+        click.echo(f"Took {seconds:.1f} s.")
+    totals = _totals(ix)
+    if totals:
+        click.echo(f"  in the index:     {_by_language(totals['languages'])} ({_count(totals['documents'], 'article')})")
     for path, reason in report.skipped[:20]:
         click.echo(f"  skipped {path}: {reason}", err=True)
     if len(report.skipped) > 20:
         click.echo(f"  ... and {len(report.skipped) - 20} more skipped (see --json)", err=True)
+
+
+def _by_language(counts: dict[str, int]) -> str:
+    return ", ".join(f"{code} {n:,}" for code, n in counts.items()) or "none"
 
 
 @cli.command("query")
@@ -197,7 +230,7 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, workers: i
     paths = seed_paths or tuple(Path(p) for p in DEFAULT_PATHS)
     if not ix.exists() and any(p.exists() for p in paths):
         click.echo(f"No index at {ix.path} yet: indexing {_names(paths)} first.", err=True)
-        _print_report(ix.update(paths), ix)
+        _print_report(_update(ix, paths, bar=sys.stderr.isatty()), ix)
     if allow_empty:
         ix.create()
     else:

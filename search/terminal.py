@@ -1,6 +1,6 @@
 """Text for a terminal: wrapped to its width, matched words in reverse video,
 and right-to-left text shaped and put in visual order for terminals that
-cannot do it themselves.
+cannot do it themselves; and a progress bar.
 
 The order of the steps is the point. A terminal wraps what it is given, so a
 paragraph reordered as a whole would read bottom to top once wrapped. Here
@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import unicodedata
+from typing import TextIO
 
 from arabic_reshaper import ArabicReshaper
 from bidi import algorithm as uba
@@ -206,3 +208,34 @@ def _marked(cells: list[Cell], start: str, end: str) -> str:
     if marked:
         out.append(end)
     return "".join(out)
+
+
+class ProgressLine:
+    """A progress bar on one terminal line, redrawn in place: what is under
+    way, how far, and the time left, estimated from the pace so far (the
+    work units are meant to take equal time)."""
+
+    def __init__(self, stream: TextIO, width: int):
+        self.stream = stream
+        self.bar_width = max(10, min(40, width - 36))
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def show(self, label: str, done: int, total: int) -> None:
+        fraction = min(done / total, 1.0) if total else 1.0
+        filled = round(fraction * self.bar_width)
+        elapsed = time.monotonic() - self.started
+        left = f"{_minutes(elapsed / fraction - elapsed)} left" if 0.01 < fraction < 1 else ""
+        self.stream.write(f"\r{label:<10} [{'#' * filled}{'-' * (self.bar_width - filled)}] {fraction:4.0%}  {left:<12}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        """End the line (once something was drawn), so what follows starts on its own."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"

@@ -6,6 +6,7 @@ import pty
 import re
 import subprocess
 import sys
+from itertools import groupby
 
 import arabic_reshaper
 import pytest
@@ -180,3 +181,16 @@ def test_arabic_on_a_terminal_marks_exactly_the_matched_words_line_by_line(cli_i
     assert all(line.count(MARK_ON) == line.count(MARK_OFF) for line in lines)  # nothing leaks into the next line
     logical = on_terminal("query", query, "--index-dir", str(cli_index), columns=50, env={"SEARCH_TERMINAL_BIDI": "1"})
     assert set(re.findall(re.escape(MARK_ON) + "(.*?)" + re.escape(MARK_OFF), logical)) == words
+
+
+def test_indexing_shows_every_phase_then_time_rate_and_languages(tmp_path):
+    shown = on_terminal("index", str(SEEDS), "--index-dir", str(tmp_path / "ix"), columns=80)
+    bar = shown.split("\n")[0].split("\r")  # one line, redrawn
+    assert [label for label, _ in groupby(part.split()[0] for part in bar if part)] == ["Reading", "Writing", "Committing", "Done"]
+    assert "100%" in bar[-1]
+    assert re.search(r"^Indexed 5 articles \([\d.]+ MB of text\) in [\d.]+ s: [\d,]+ articles/s, [\d.]+ MB/s\.$", shown, re.M)
+    assert "  added or updated: ar 2, de 2, nl 1\n" in shown
+    assert "  in the index:     ar 2, de 2, nl 1 (5 articles)\n" in shown
+    report = json.loads(run("index", str(SEEDS), "--index-dir", str(tmp_path / "ix"), "--rebuild", "--json").stdout)
+    assert report["languages"] == {"ar": 2, "de": 2, "nl": 1} and report["seconds"] > 0 and report["text_bytes"] > 0
+    assert report["index"] == {"documents": 5, "languages": {"ar": 2, "de": 2, "nl": 1}}
