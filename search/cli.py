@@ -182,7 +182,7 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 class _Screen:

@@ -212,20 +212,27 @@ def _marked(cells: list[Cell], start: str, end: str) -> str:
 
 class ProgressLine:
     """A progress bar on one terminal line, redrawn in place: what is under
-    way, how far, and the time left, estimated from the pace so far (the
-    work units are meant to take equal time)."""
+    way, how far, and the time left, estimated from the pace since the bar
+    first moved (the work units are meant to take equal time; what comes
+    before the first, such as decompressing a large first file, is not
+    part of the pace)."""
 
     def __init__(self, stream: TextIO, width: int):
         self.stream = stream
         self.bar_width = max(10, min(40, width - 36))
-        self.started = time.monotonic()
+        self.start: tuple[float, int] | None = None  # when the bar first moved, and from where
         self.drawn = False
 
     def show(self, label: str, done: int, total: int) -> None:
         fraction = min(done / total, 1.0) if total else 1.0
         filled = round(fraction * self.bar_width)
-        elapsed = time.monotonic() - self.started
-        left = f"{_minutes(elapsed / fraction - elapsed)} left" if 0.01 < fraction < 1 else ""
+        now = time.monotonic()
+        if self.start is None and done:
+            self.start = (now, done)
+        left = ""
+        if self.start and done > self.start[1] and fraction < 1:
+            pace = (now - self.start[0]) / (done - self.start[1])
+            left = f"{_minutes(pace * (total - done))} left"
         self.stream.write(f"\r{label:<10} [{'#' * filled}{'-' * (self.bar_width - filled)}] {fraction:4.0%}  {left:<12}")
         self.stream.flush()
         self.drawn = True

@@ -4,6 +4,7 @@ import json
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
 from itertools import groupby
@@ -155,14 +156,19 @@ def on_terminal(*args: str, columns: int, env: dict | None = None) -> str:
                                env={**os.environ, "COLUMNS": str(columns), **(env or {})})
     os.close(child)
     out = b""
-    while chunk := _read(main):
-        out += chunk
-    process.wait(timeout=60)
-    os.close(main)
+    try:
+        while chunk := _read(main):
+            out += chunk
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+        os.close(main)
     return out.decode().replace("\r\n", "\n")
 
 
-def _read(fd: int) -> bytes:
+def _read(fd: int, timeout: float = 60) -> bytes:
+    if not select.select([fd], [], [], timeout)[0]:
+        raise TimeoutError("the command printed nothing for a minute")
     try:
         return os.read(fd, 65536)
     except OSError:  # EIO: the command has ended

@@ -2,6 +2,7 @@
 ordered line by line. What is on screen is read back from the escapes and
 compared with what a reader should see."""
 
+import io
 import re
 import textwrap
 
@@ -9,7 +10,7 @@ import arabic_reshaper
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from search.terminal import MARK_OFF, MARK_ON, display_width, render
+from search.terminal import MARK_OFF, MARK_ON, ProgressLine, display_width, render
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 MIRROR = str.maketrans("()[]", ")(][")
@@ -127,3 +128,17 @@ def test_any_text_fits_its_width_and_leaves_no_attribute_on(parts, width, reorde
     html_text = "".join(f"<mark>{t}</mark>" if on else t for t, on in parts)
     for line in render(html_text, width, reorder=reorder, direction=rtl):
         screen(line, max(width, 2))
+
+
+def test_the_time_left_counts_the_pace_since_the_bar_first_moved(monkeypatch):
+    clock = iter([0.0, 100.0, 110.0, 111.0])  # a slow start (a large first file), then 1 s per unit
+    monkeypatch.setattr("search.terminal.time.monotonic", lambda: next(clock))
+    out = io.StringIO()
+    line = ProgressLine(out, 80)
+    for label, done in (("Reading", 0), ("Reading", 10), ("Writing", 20), ("Done", 100)):
+        line.show(label, done, 100)
+    line.close()
+    drawn = out.getvalue().split("\r")[1:]
+    assert [d.split()[0] for d in drawn] == ["Reading", "Reading", "Writing", "Done"]
+    assert "20%  1:20 left" in drawn[2] and "100%" in drawn[3] and "left" not in drawn[3]
+    assert out.getvalue().endswith("\n")
