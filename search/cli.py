@@ -77,7 +77,8 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
     """
     paths = paths or tuple(Path(p) for p in DEFAULT_PATHS)
     if not any(p.exists() for p in paths):
-        raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist.")
+        raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist. "
+                                   "Name the files and folders to index: search index PATH ...")
     ix = Index(index_dir)
     report = _update(ix, paths, rebuild=rebuild, workers=workers, bar=sys.stderr.isatty() and not as_json)
     if as_json:
@@ -263,13 +264,12 @@ def _refuse_to_serve_nothing(ix: Index, seeds: tuple[Path, ...]) -> None:
         problem = f"No index at {ix.path}, and no {_names(seeds)} to build one from"
     else:
         problem = f"No index at {ix.path}: nothing could be indexed from {_names(seeds)}"
-    fixes = [f"search index PATH --index-dir {ix.path}"]
+    serve = "search serve" + ("" if ix.path == Path(DEFAULT_INDEX).absolute() else f" --index-dir {ix.path}")
+    fixes = [f"  build one:              search index PATH --index-dir {ix.path}"]
     if BUNDLED_SEEDS.is_dir() and BUNDLED_SEEDS not in (p.resolve() for p in seeds):
-        fixes.append(f"search serve --seeds {BUNDLED_SEEDS} (the bundled sample articles)")
-    raise click.ClickException(
-        f"{problem}: nothing to serve. Build an index with: {' or: '.join(fixes)}. "
-        "Or start with an empty index (--allow-empty): articles are found as soon as they are indexed."
-    )
+        fixes.append(f"  serve the sample ones:  {serve} --seeds {BUNDLED_SEEDS}")
+    fixes.append(f"  or start empty:         {serve} --allow-empty  (articles indexed later are found at once)")
+    raise click.ClickException("\n".join([f"{problem}: nothing to serve. Either", *fixes]))
 
 
 def _names(paths) -> str:
