@@ -3,21 +3,27 @@ format). Library errors become one-line messages with a hint, never tracebacks."
 
 from __future__ import annotations
 
-import html
 import json
-import re
+import shutil
 import sys
 from functools import wraps
+from html import escape
 from pathlib import Path
 
 import click
 
 from .errors import SearchError
 from .index import Index
+from .languages import LANGUAGES
+from .results import IndexReport
 from .searching import search
+from .terminal import ProgressLine, render
 
 DEFAULT_INDEX = "index"
 DEFAULT_PATHS = ("seeds",)
+BUNDLED_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+"""The sample articles beside the package in a checkout (an editable
+install); a wheel does not have them."""
 
 
 def index_option(fn):
@@ -68,27 +74,45 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
     gzip-compressed. Only what changed is written: new articles are added,
     changed ones updated, and ones gone from their file removed.
     """
-    from .documents import total_bytes
-
     paths = paths or tuple(Path(p) for p in DEFAULT_PATHS)
-    missing = [p for p in paths if not p.exists()]
-    if len(missing) == len(paths):
-        raise click.ClickException(f"Nothing to index: {', '.join(map(str, missing))} does not exist.")
+    if not any(p.exists() for p in paths):
+        raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist. "
+                                   "Name the files and folders to index: search index PATH ...")
     ix = Index(index_dir)
-    show_bar = sys.stderr.isatty() and not as_json
-    with click.progressbar(
-        length=total_bytes(paths), label="Indexing", file=sys.stderr, hidden=not show_bar
-    ) as bar:
-        report = ix.update(paths, rebuild=rebuild, on_bytes=bar.update, workers=workers)
+    report = _update(ix, paths, rebuild=rebuild, workers=workers, bar=sys.stderr.isatty() and not as_json)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**report.to_dict(), "index": _totals(ix)}, ensure_ascii=False, indent=2))
     else:
         _print_report(report, ix)
     if not (report.added or report.updated or report.unchanged or report.removed):
         sys.exit(1)  # nothing could be indexed
 
 
-def _print_report(report, ix: Index) -> None:
+_PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing", "done": "Done"}
+
+
+def _update(ix: Index, paths, rebuild: bool = False, workers: int | None = None, bar: bool = False) -> IndexReport:
+    """ix.update, with a progress bar on stderr when `bar`."""
+    if not bar:
+        return ix.update(paths, rebuild=rebuild, workers=workers)
+    line = ProgressLine(sys.stderr, shutil.get_terminal_size().columns)
+    try:
+        return ix.update(paths, rebuild=rebuild, workers=workers,
+                         on_progress=lambda p: line.show(_PHASES[p.phase], p.done, p.total))
+    finally:
+        line.close()
+
+
+def _totals(ix: Index) -> dict | None:
+    """What the index holds after a run: articles, and by language (none
+    when no index could be built)."""
+    if not ix.exists():
+        return None
+    stats = ix.stats()
+    return {"documents": stats.documents, "languages": stats.languages}
+
+
+def _print_report(report: IndexReport, ix: Index) -> None:
     verb = "Rebuilt" if report.rebuilt else "Updated"
     if not report.changed and not report.rebuilt:
         verb = "Unchanged"
@@ -96,22 +120,38 @@ def _print_report(report, ix: Index) -> None:
         f"{verb} {ix.path}: {report.added} added, {report.updated} updated, "
         f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped."
     )
+    indexed, seconds, megabytes = report.added + report.updated, report.seconds, report.text_bytes / 1e6
+    if indexed:
+        click.echo(f"Indexed {_count(indexed, 'article')} ({megabytes:.2f} MB of text) in {seconds:.1f} s: "
+                   f"{indexed / seconds:,.0f} articles/s, {megabytes / seconds:.2f} MB/s.")
+        click.echo(f"  added or updated: {_by_language(report.languages)}")
+    else:
+        click.echo(f"Took {seconds:.1f} s.")
+    totals = _totals(ix)
+    if totals:
+        click.echo(f"  in the index:     {_by_language(totals['languages'])} ({_count(totals['documents'], 'article')})")
     for path, reason in report.skipped[:20]:
         click.echo(f"  skipped {path}: {reason}", err=True)
     if len(report.skipped) > 20:
         click.echo(f"  ... and {len(report.skipped) - 20} more skipped (see --json)", err=True)
 
 
+def _by_language(counts: dict[str, int]) -> str:
+    return ", ".join(f"{code} {n:,}" for code, n in counts.items()) or "none"
+
+
 @cli.command("query")
 @click.argument("text")
 @index_option
-@click.option("--lang", help="Only this language (ar, de, nl, en, und).")
+@click.option("--lang", help="Only this language (ar, de, nl, en, und, or its name).")
 @click.option("--source", help="Only this source.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100), help="Results per page.")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page number.")
+@click.option("--terminal-bidi", is_flag=True, envvar="SEARCH_TERMINAL_BIDI",
+              help="The terminal shapes and orders right-to-left text itself: print Arabic in logical order (env SEARCH_TERMINAL_BIDI=1).")
 @json_option
 @reports_errors
-def query_command(text: str, index_dir: str, lang, source, limit: int, page: int, as_json: bool) -> None:
+def query_command(text: str, index_dir: str, lang, source, limit: int, page: int, terminal_bidi: bool, as_json: bool) -> None:
     """Search the index; TEXT may use "phrases", AND/OR/NOT, -word, word*,
     lang:xx, source:name and title:word."""
     with Index(index_dir).searcher() as searcher:
@@ -119,48 +159,47 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
-    tty = sys.stdout.isatty()
-    first = (results.page - 1) * results.per_page
-    click.echo(f"{results.total} results" + (f", page {results.page} of {results.pages}" if results.total else ""))
+    show = _Screen(sys.stdout.isatty(), reorder=not terminal_bidi)
+    if results.total and not results.results:
+        pages = f"{results.pages} page" + ("s" if results.pages > 1 else "")
+        click.echo(f"No results on page {results.page}: {_count(results.total, 'result')} on {pages}.")
+    else:
+        click.echo(_count(results.total, "result") + (f", page {results.page} of {results.pages}" if results.total else ""))
     if results.suggestion:
-        click.echo(f"Did you mean: {results.suggestion}")
+        show("Did you mean: ", escape(results.suggestion))
+    first = (results.page - 1) * results.per_page
     for n, hit in enumerate(results.results, first + 1):
-        meta = _display(" · ".join(x for x in (hit.lang, hit.source, hit.date) if x), tty)
-        click.echo(f"\n{n}. {_display(hit.title, tty)}  [{meta}]  ({_display(hit.id, tty)}, score {hit.score})")
-        click.echo("   " + _terminal_snippet(hit.snippet, tty))
+        direction = LANGUAGES[hit.lang].direction if hit.lang in LANGUAGES else None
+        number = f"{n}. "
+        indent = " " * len(number)
+        meta = " · ".join(x for x in (hit.lang, hit.source, hit.date, hit.id, f"score {hit.score}") if x)
+        click.echo()
+        show(number, escape(hit.title), direction)
+        show(indent, escape(meta))
+        show(indent, hit.snippet, direction)
     if results.facets.get("lang"):
         click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in results.facets["lang"].items()))
 
 
-_MARK_START, _MARK_END = "\ue000", "\ue001"  # private-use placeholders for <mark>
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def _terminal_snippet(snippet: str, tty: bool) -> str:
-    """A snippet for a terminal: its text made safe and displayable, then
-    marks as reverse video (on a terminal) or **word** (in a pipe)."""
-    start, end = ("\x1b[1;7m", "\x1b[0m") if tty else ("**", "**")
-    text = html.unescape(snippet.replace("<mark>", _MARK_START).replace("</mark>", _MARK_END))
-    return _display(text, tty).replace(_MARK_START, start).replace(_MARK_END, end)
+class _Screen:
+    """Prints text from articles (titles, meta lines, snippets) through
+    terminal.render: on a terminal wrapped to its width, beside a prefix."""
 
+    def __init__(self, tty: bool, reorder: bool):
+        self.tty, self.reorder = tty, reorder
+        self.width = shutil.get_terminal_size().columns
 
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _display(text: str, tty: bool) -> str:
-    """Text safe to print: control characters from articles (terminal escape
-    sequences) removed, and on a terminal Arabic shaped and put in visual
-    order, for terminals that cannot do it themselves; a pipe gets Arabic as
-    stored."""
-    text = _CONTROL.sub("", text)
-    if not tty or not _ARABIC.search(text):
-        return text
-    import arabic_reshaper
-    from bidi import get_display
-
-    return get_display(arabic_reshaper.reshape(text))
+    def __call__(self, prefix: str, html_text: str, direction: str | None = None) -> None:
+        """Print `html_text` (escaped, with <mark>) after `prefix`, its next
+        lines indented as far."""
+        lines = render(html_text, max(self.width - len(prefix), 20), self.tty, self.reorder, direction)
+        click.echo(prefix + lines[0])
+        for line in lines[1:]:
+            click.echo(" " * len(prefix) + line)
 
 
 @cli.command("serve")
@@ -170,13 +209,16 @@ def _display(text: str, tty: bool) -> str:
 @click.option("--threads", default=8, show_default=True, envvar="SEARCH_THREADS", type=click.IntRange(1, 64), help="Threads serving requests.")
 @click.option("--workers", type=click.IntRange(0, 64), envvar="SEARCH_WORKERS", help="Processes that run searches (env SEARCH_WORKERS; default: one per core; 0: none, search in the serving process).")
 @click.option("--seeds", "seed_paths", multiple=True, type=click.Path(path_type=Path), help="What to index when there is no index yet (default: seeds/).")
+@click.option("--allow-empty", is_flag=True, help="Serve even with no articles (creating an empty index if there is none); articles indexed later are found at once.")
 @reports_errors
-def serve_command(index_dir: str, host: str, port: int, threads: int, workers: int | None, seed_paths: tuple[Path, ...]) -> None:
+def serve_command(index_dir: str, host: str, port: int, threads: int, workers: int | None,
+                  seed_paths: tuple[Path, ...], allow_empty: bool) -> None:
     """Serve the search page, the JSON API and the widget (waitress), with
     searches run in worker processes.
 
     With no index yet, the seed articles are indexed first, so a fresh
-    checkout gives a working search at once. Other settings (limits per
+    checkout gives a working search at once. With no articles at all it
+    refuses to start, unless --allow-empty. Other settings (limits per
     client, timeouts, public URL, trusted hosts and proxies) come from
     SEARCH_* environment variables, listed in web/settings.py and in the
     README's section on the web service.
@@ -186,14 +228,43 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, workers: i
     from web.server import serve
 
     ix = Index(index_dir)
-    if not ix.exists():
-        paths = seed_paths or tuple(Path(p) for p in DEFAULT_PATHS)
-        click.echo(f"No index at {ix.path} yet: indexing {', '.join(map(str, paths))} first.", err=True)
-        _print_report(ix.update(paths), ix)
+    paths = seed_paths or tuple(Path(p) for p in DEFAULT_PATHS)
+    if not ix.exists() and any(p.exists() for p in paths):
+        click.echo(f"No index at {ix.path} yet: indexing {_names(paths)} first.", err=True)
+        _print_report(_update(ix, paths, bar=sys.stderr.isatty()), ix)
+    if allow_empty:
+        ix.create()
+    else:
+        _refuse_to_serve_nothing(ix, paths)
     ix.check_version()
     app = create_app({"INDEX_DIR": index_dir, "WORKERS": default_workers() if workers is None else workers})
     serve(app, host, port, threads,
           announce=lambda urls: click.echo(f"Serving on {' and '.join(u + '/' for u in urls)} (Ctrl+C to stop)", err=True))
+
+
+def _refuse_to_serve_nothing(ix: Index, seeds: tuple[Path, ...]) -> None:
+    """Stop, saying what to do, when there are no articles to serve: a new
+    user who runs `search serve` in the wrong folder should not get a silent
+    empty search page."""
+    if ix.exists():
+        if ix.stats().documents:
+            return
+        problem = f"The index at {ix.path} holds no articles"
+    elif not any(p.exists() for p in seeds):
+        problem = f"No index at {ix.path}, and no {_names(seeds)} to build one from"
+    else:
+        problem = f"No index at {ix.path}: nothing could be indexed from {_names(seeds)}"
+    serve = "search serve" + ("" if ix.path == Path(DEFAULT_INDEX).absolute() else f" --index-dir {ix.path}")
+    fixes = [f"  build one:              search index PATH --index-dir {ix.path}"]
+    if BUNDLED_SEEDS.is_dir() and BUNDLED_SEEDS not in (p.resolve() for p in seeds):
+        fixes.append(f"  serve the sample ones:  {serve} --seeds {BUNDLED_SEEDS}")
+    fixes.append(f"  or start empty:         {serve} --allow-empty  (articles indexed later are found at once)")
+    raise click.ClickException("\n".join([f"{problem}: nothing to serve. Either", *fixes]))
+
+
+def _names(paths) -> str:
+    """Paths as absolute paths, for messages."""
+    return ", ".join(str(Path(p).absolute()) for p in paths)
 
 
 @cli.command("stats")

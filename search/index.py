@@ -23,7 +23,10 @@ import fcntl
 import json
 import os
 import shutil
+import time
+from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -34,7 +37,7 @@ from whoosh.searching import Searcher
 
 from . import __version__
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
-from .documents import Article, FileRead, FileUnchanged, Skipped, Stamp, read_articles
+from .documents import Article, FileRead, FileUnchanged, Skipped, Stamp, read_articles, total_bytes
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
@@ -84,15 +87,38 @@ def article_language(article: Article) -> str:
     return detect(f"{article.title}\n{article.body}")
 
 
+WRITE_COST = 0.9
+"""What writing a segment out costs per byte of input, relative to reading
+and analyzing it: measured on a full build of the corpora (CPU seconds per
+worker: 50 analyzing, 45 writing segments). Progress weighs the two so."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an `update` is, for a progress display: `done` of `total`
+    units of work, in the phase under way: "reading" files and analyzing
+    their articles, "writing" segments (also while reading, when a worker
+    writes one out), "committing", and "done" at the end.
+
+    A unit is a byte of input files: reading and analyzing it counts 1,
+    writing it out into a segment WRITE_COST more. Input whose articles need
+    no writing (unchanged ones) counts fully once read."""
+
+    phase: str
+    done: int
+    total: int
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class Index:
-    """An index folder. Cheap to create: nothing is opened until needed."""
+    """An index folder. Cheap to create: nothing is opened until needed.
+    Its path is made absolute, so every message names it plainly."""
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        self.path = Path(path).absolute()
 
     # -- generations ---------------------------------------------------
 
@@ -173,35 +199,67 @@ class Index:
         self,
         paths: Iterable[str | os.PathLike],
         rebuild: bool = False,
-        on_bytes: Callable[[int], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
         workers: int | None = None,
     ) -> IndexReport:
         """Bring the index in line with the articles under `paths`: add new
         ones, update changed ones, remove those no longer in their file or
         whose file is gone. With `rebuild`, build a fresh generation and
         switch to it when complete. `workers` processes build the index
-        (default: one per core)."""
+        (default: one per core). `on_progress` hears how far the run is, a
+        few times a second."""
+        started = time.monotonic()
         paths = [Path(p) for p in paths]
+        progress = _RunProgress(total_bytes(paths) if on_progress else 0, on_progress)
+        created = not self.path.exists()
         with self._write_lock():
-            live = self._current()
-            if live is not None and not rebuild:
-                self.check_version()
-            fresh = rebuild or live is None
-            gen = self._new_generation() if fresh else live
             try:
-                report = self._write(gen, paths, fresh, on_bytes, workers, carry_from=live if fresh else None)
-            except BaseException:
-                if fresh:
-                    shutil.rmtree(gen, ignore_errors=True)
-                raise
+                report = self._update(paths, rebuild, progress, workers)
+            finally:
+                if created and self._current() is None:
+                    self._remove_folder()  # nothing was indexed: leave no empty index behind
+        report.seconds = round(time.monotonic() - started, 3)
+        progress.report("done")
+        return report
+
+    def _update(self, paths: list[Path], rebuild: bool, progress: _RunProgress, workers: int | None) -> IndexReport:
+        live = self._current()
+        if live is not None and not rebuild:
+            self.check_version()
+        fresh = rebuild or live is None
+        gen = self._new_generation() if fresh else live
+        try:
+            report = self._write(gen, paths, fresh, progress, workers, carry_from=live if fresh else None)
+        except BaseException:
             if fresh:
-                if live is not None and not (report.added or report.updated):
-                    shutil.rmtree(gen, ignore_errors=True)
-                    report.rebuilt = False
-                    return report  # nothing readable: keep the index we have
-                self._switch_to(gen, live)
-                report.rebuilt = True
-            return report
+                shutil.rmtree(gen, ignore_errors=True)
+            raise
+        if fresh:
+            if not (report.added or report.updated):
+                shutil.rmtree(gen, ignore_errors=True)
+                return report  # nothing readable: keep the index we have, or have none
+            self._switch_to(gen, live)
+            report.rebuilt = True
+        return report
+
+    def create(self) -> None:
+        """Create an empty index, unless there is one: for a server asked to
+        start before any article is indexed (`search serve --allow-empty`)."""
+        with self._write_lock():
+            if self._current() is None:
+                gen = self._new_generation()
+                self._write_meta(gen, fresh=True)
+                self._switch_to(gen, None)
+
+    def _remove_folder(self) -> None:
+        """Remove the index folder this run created, while still holding its
+        lock: a run that starts meanwhile makes its own lock file, and then
+        the folder is not empty and stays."""
+        try:
+            (self.path / ".lock").unlink()
+            self.path.rmdir()
+        except OSError:
+            pass
 
     def _new_generation(self) -> Path:
         existing = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]
@@ -231,7 +289,7 @@ class Index:
         gen: Path,
         roots: list[Path],
         fresh: bool,
-        on_bytes: Callable[[int], None] | None,
+        progress: _RunProgress,
         workers: int | None,
         carry_from: Path | None = None,
     ) -> IndexReport:
@@ -245,9 +303,10 @@ class Index:
         by_origin: dict[str, list[str]] | None = None
         seen: dict[str, str] = {}
         files_read: set[str] = set()
-        writer = _LazyWriter(ix, workers)  # opened only once something changes
+        writer = progress.writer = _LazyWriter(ix, workers, progress.report)  # opened only once something changes
+        carried: Counter = Counter()
         try:
-            for item in read_articles(roots, on_bytes, known):
+            for item in read_articles(roots, progress.read, known):
                 if isinstance(item, Skipped):
                     report.skipped.append((item.path, item.reason))
                 elif isinstance(item, FileUnchanged):
@@ -265,12 +324,15 @@ class Index:
             if carry_from is not None:
                 unreadable = {str(Path(path).resolve()) for path, _ in report.skipped}
                 for article, fingerprint in _articles_from(carry_from, unreadable, seen):
-                    writer.get().add((article, fingerprint))
+                    writer.add((article, fingerprint))
+                    carried[article.lang] += 1
                     report.unchanged += 1
             for doc_id in _removed(existing, seen, files_read, roots):
                 writer.get().delete_by_term("id", doc_id)
                 report.removed += 1
             writer.commit()
+            indexed = writer.counts() - carried
+            report.languages = {code: indexed[code] for code in LANGUAGES if indexed[code]}
         except OSError as exc:
             writer.cancel()
             raise _storage_error(exc, self.path) from None
@@ -298,7 +360,8 @@ class Index:
         else:
             writer.get().delete_by_term("id", article.id)
             report.updated += 1
-        writer.get().add((article, fingerprint))
+        report.text_bytes += sum(len(text.encode("utf-8", "surrogatepass")) for text in (article.title, article.body))
+        writer.add((article, fingerprint))
 
     def _write_meta(self, gen: Path, fresh: bool) -> None:
         path = gen / "meta.json"
@@ -321,11 +384,12 @@ class Index:
         gen = self._generation()
         with self.searcher() as searcher:
             reader = searcher.reader()
-            langs = reader.column_reader("lang")
             counts: dict[str, int] = {}
-            for docnum in reader.all_doc_ids():
-                code = langs[docnum]
-                counts[code] = counts.get(code, 0) + 1
+            if reader.doc_count_all():  # an empty index has no columns
+                langs = reader.column_reader("lang")
+                for docnum in reader.all_doc_ids():
+                    code = langs[docnum]
+                    counts[code] = counts.get(code, 0) + 1
             total = reader.doc_count()
         size = sum(p.stat().st_size for p in gen.iterdir() if p.is_file())
         return IndexStats(
@@ -352,15 +416,37 @@ class _LazyWriter:
     """A writer opened on first use, so a run that changes nothing leaves the
     index files untouched."""
 
-    def __init__(self, ix: whoosh.index.Index, workers: int | None):
+    def __init__(self, ix: whoosh.index.Index, workers: int | None, tick: Callable[[str | None], None]):
         self.ix = ix
         self.workers = workers
+        self.tick = tick
         self.writer: ParallelWriter | None = None
+        self.adding = False  # whether articles were added since input bytes were last counted
 
     def get(self) -> ParallelWriter:
         if self.writer is None:
-            self.writer = ParallelWriter(self.ix, _prepared, _field_analysis, "exact", self.workers)
+            self.writer = ParallelWriter(self.ix, _prepared, _field_analysis, "exact", self.workers, "lang", self.tick)
         return self.writer
+
+    def add(self, item: tuple[Article, str]) -> None:
+        self.get().add(item)
+        self.adding = True
+
+    def count_bytes(self, nbytes: int) -> bool:
+        """Give the writer the input bytes just read if articles were added
+        from them, so they count as built with those; say whether it took them."""
+        taken, self.adding = self.adding, False
+        if taken:
+            self.get().count_bytes(nbytes)
+        return taken
+
+    def progress(self) -> tuple[float, float, bool]:
+        """See segments.BuildProgress.totals."""
+        return self.writer.progress.totals() if self.writer else (0.0, 0.0, False)
+
+    def counts(self) -> Counter:
+        """Articles written, by language."""
+        return self.writer.counts if self.writer else Counter()
 
     def commit(self) -> None:
         if self.writer is not None:
@@ -369,6 +455,41 @@ class _LazyWriter:
     def cancel(self) -> None:
         if self.writer is not None:
             self.writer.cancel()
+
+
+class _RunProgress:
+    """Tells `on_progress` how far a run is (see Progress): at most every
+    REPORT_SECONDS, and at each change of phase."""
+
+    REPORT_SECONDS = 0.1
+
+    def __init__(self, total_bytes: int, on_progress: Callable[[Progress], None] | None):
+        self.total = (1 + WRITE_COST) * total_bytes
+        self.on_progress = on_progress
+        self.writer: _LazyWriter | None = None
+        self.unwritten = 0.0  # bytes read whose articles need no writing
+        self.phase = "reading"
+        self.shown: tuple[str, float] = ("", 0.0)  # the phase last reported, and when
+
+    def read(self, nbytes: int) -> None:
+        """read_articles' `on_bytes`."""
+        if not self.writer.count_bytes(nbytes):
+            self.unwritten += nbytes
+        self.report()
+
+    def report(self, phase: str | None = None) -> None:
+        """Report, now in `phase` if given (the writer calls this while it waits)."""
+        self.phase = phase or self.phase
+        if self.on_progress is None:
+            return
+        analyzed, written, writing = self.writer.progress() if self.writer else (0.0, 0.0, False)
+        shown = "writing" if writing and self.phase == "reading" else self.phase
+        now = time.monotonic()
+        if shown == self.shown[0] and now - self.shown[1] < self.REPORT_SECONDS:
+            return
+        self.shown = (shown, now)
+        done = self.total if shown == "done" else (1 + WRITE_COST) * self.unwritten + analyzed + WRITE_COST * written
+        self.on_progress(Progress(shown, int(min(done, self.total)), int(self.total)))
 
 
 def stored_article(stored: dict) -> Article:
@@ -447,6 +568,8 @@ def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
     """id -> (fingerprint, origin) of every live document, read from columns
     (fast: no stored fields are unpickled; each column is read in one go)."""
     with ix.reader() as reader:
+        if not reader.doc_count_all():  # an empty index (`create`) has no columns
+            return {}
         live = list(reader.all_doc_ids())
         ids, prints, origins = ([column[d] for d in live] for column in
                                 (list(reader.column_reader(name)) for name in ("id", "fingerprint", "origin")))
@@ -456,6 +579,8 @@ def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
 def _articles_from(gen: Path, origins: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:
     """The articles (with fingerprints) of a generation that came from `origins`."""
     with whoosh.index.open_dir(str(gen)).reader() as reader:
+        if not reader.doc_count_all():
+            return
         origin_of = reader.column_reader("origin")
         fingerprint_of = reader.column_reader("fingerprint")
         for docnum in reader.all_doc_ids():

@@ -38,9 +38,14 @@ LANGUAGES: dict[str, Language] = {
         Language("de", "German", "Deutsch", "ltr", ("german", "deutsch", "deu", "ger")),
         Language("nl", "Dutch", "Nederlands", "ltr", ("dutch", "nederlands", "nld", "dut")),
         Language("en", "English", "English", "ltr", ("english", "eng")),
-        Language(NEUTRAL, "Other", "Other", "ltr", ("other", "neutral", "xx")),
+        Language(NEUTRAL, "Other", "Other", "ltr", ("other", "neutral")),
     )
 }
+"""No made-up codes among the aliases: "xx" once stood for NEUTRAL, so a
+mistyped `--lang xx` quietly searched the few neutral articles and found
+nothing, where an unknown language should be an error. Records naming a
+language not listed here are indexed as NEUTRAL all the same (see
+index.article_language)."""
 
 ANALYZED = tuple(code for code in LANGUAGES if code != NEUTRAL)
 """The languages with an analyzer of their own (all but the neutral one)."""

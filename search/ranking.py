@@ -185,10 +185,10 @@ def index_version(searcher: Searcher) -> Hashable:
     segments, which never change once written, and their deletions."""
     version = []
     for reader, _ in searcher.reader().leaf_readers():
-        segment = getattr(reader, "segment", None)
-        if segment is None:  # an empty index
+        segment = reader.segment()
+        if segment is None:  # an empty index: no segment, nothing to cache
             return id(searcher)
-        version.append((segment().segment_id(), segment().deleted_count()))
+        version.append((segment.segment_id(), segment.deleted_count()))
     return tuple(version)
 
 

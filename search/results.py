@@ -50,6 +50,12 @@ class IndexReport:
     rebuilt: bool = False
     files_unchanged: int = 0
     """Files not read again: unchanged (size and times) since they were indexed."""
+    languages: dict[str, int] = field(default_factory=dict)
+    """Articles added or updated, by language."""
+    text_bytes: int = 0
+    """Size of the articles added or updated (title and body, UTF-8)."""
+    seconds: float = 0.0
+    """How long the run took."""
 
     @property
     def changed(self) -> bool:

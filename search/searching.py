@@ -28,8 +28,8 @@ from .limits import Deadline, Limits
 from .query import ParsedQuery, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .results import Hit, SearchResults
-from .segments import spelling_path
-from .spelling import SpellingTable, respellings, table
+from .segments import spelling_tables
+from .spelling import SpellingTable, respellings
 
 MIN_LANGUAGE_DOCS = 100
 """Below this many articles a language's word statistics are too thin to weigh
@@ -266,12 +266,6 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
     )
 
 
-def _spelling_tables(reader) -> list[SpellingTable]:
-    """The spelling tables of the index's segments (see spelling.py)."""
-    paths = (spelling_path(leaf.storage(), leaf.segment()) for leaf, _ in reader.leaf_readers() if hasattr(leaf, "segment"))
-    return [t for t in map(table, paths) if t is not None]
-
-
 def _respelling(reader, tables: list[SpellingTable], word: str) -> str | None:
     """The most frequent indexed word one edit away (two for longer words),
     if it is clearly more common than the word as typed."""
@@ -288,7 +282,7 @@ def _suggest(searcher, text, words, total, languages, lookup, limits: Limits, de
     """A respelling of the query from words in the index, when one finds more;
     None when there is none, or no time left to look."""
     reader = searcher.reader()
-    tables = _spelling_tables(reader)
+    tables = spelling_tables(reader)
     suggestion = text
     for word in words:
         if deadline.passed():

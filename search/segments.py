@@ -27,9 +27,9 @@ import os
 import queue
 import zlib
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pickle import dumps
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, NamedTuple
 
 import whoosh.codec
 import whoosh.index
@@ -40,11 +40,13 @@ from whoosh.writing import MERGE_SMALL
 
 from .analysis import WordTerms, words
 from .processes import die_with_parent, worker_count
-from .spelling import SUFFIX as SPELLING_SUFFIX, write_table
+from .spelling import SUFFIX as SPELLING_SUFFIX, SpellingTable, table, write_table
 
 BATCH = 200
 """Articles sent to a worker at a time: large enough to amortize pickling,
 small enough to keep the workers evenly busy."""
+WAIT = 0.2
+"""Seconds between checks (and progress reports) while waiting for workers."""
 SEGMENT_POSTINGS = 8_000_000
 """A worker starts a new segment after this many postings (about 20,000
 articles, 1 GB of memory), so memory stays bounded on any corpus size while
@@ -132,10 +134,13 @@ class SegmentBuilder:
         lengths[docnum] = length
         return length
 
-    def finish(self) -> W3Segment:
-        """Write the postings out and close the segment's files."""
+    def finish(self, on_written: Callable[[float], None] | None = None) -> W3Segment:
+        """Write the postings out and close the segment's files, telling
+        `on_written` now and then which fraction of the postings is written."""
         self.perdoc.close()
         writer = _FieldWriter(self.codec, self.storage, self.segment)
+        written, step = 0, max(self.postings // 100, 1)
+        report = step
         for name in sorted(self.pool):
             field = self.schema[name]
             writer.start_field(name, field)
@@ -146,6 +151,10 @@ class SegmentBuilder:
                 postings = terms[term]
                 weights = [freq * boost for freq in postings[1::3]]
                 writer.add_term(term.encode("utf-8"), postings[0::3], weights, postings[2::3], lengths)
+                written += len(weights)
+                if on_written and written >= report:
+                    on_written(written / self.postings)
+                    report += step
             writer.finish_field()
         writer.close()
         vocabulary = ((term, len(postings) // 3) for term, postings in self.pool[self.spelling].items())
@@ -241,16 +250,27 @@ def spelling_path(storage, segment) -> str:
     return os.path.join(storage.folder, segment.segment_id() + SPELLING_SUFFIX)
 
 
+def _segments(reader) -> Iterator[tuple[Any, W3Segment]]:
+    """Each segment of an index with its reader (an empty index has none)."""
+    for leaf, _ in reader.leaf_readers():
+        segment = leaf.segment()
+        if segment is not None:
+            yield leaf, segment
+
+
+def spelling_tables(reader) -> list[SpellingTable]:
+    """The spelling tables of an index's segments (see spelling.py)."""
+    found = (table(spelling_path(leaf.storage(), segment)) for leaf, segment in _segments(reader))
+    return [t for t in found if t is not None]
+
+
 def add_missing_tables(ix: whoosh.index.Index, fieldname: str) -> None:
     """Give every segment without a spelling table one, from its words in
     `fieldname`: segments Whoosh merged (it writes merged segments itself),
     and those of indexes written before tables existed."""
     with ix.reader() as reader:
-        for leaf, _ in reader.leaf_readers():
-            segment = getattr(leaf, "segment", None)
-            if segment is None:  # an empty index
-                continue
-            path = spelling_path(ix.storage, segment())
+        for leaf, segment in _segments(reader):
+            path = spelling_path(ix.storage, segment)
             if not os.path.exists(path):
                 vocabulary = ((term.decode("utf-8"), info.doc_frequency()) for term, info in leaf.iter_field(fieldname))
                 write_table(path, vocabulary, leaf.doc_count_all())
@@ -266,6 +286,34 @@ def _remove_segment(storage, segment: W3Segment) -> None:
                 pass
 
 
+Tick = Callable[[str | None], None]
+"""Called as building goes on; with a phase's name when one starts."""
+
+
+class BuildProgress:
+    """How far the segment builders are, in bytes of input: for each builder
+    (a worker process, or this one), the bytes whose articles it has
+    analyzed, the bytes whose segments it has written out, and whether it is
+    writing one now. Kept in memory shared with the workers, one slot each
+    that only its own builder writes, so the parent can read it at any time
+    without messages or locks."""
+
+    def __init__(self, builders: int):
+        self.values = multiprocessing.get_context("fork").RawArray("d", 3 * builders)
+
+    def analyzed(self, slot: int, nbytes: float) -> None:
+        self.values[3 * slot] += nbytes
+
+    def written(self, slot: int, nbytes: float, writing: bool) -> None:
+        self.values[3 * slot + 1] = nbytes
+        self.values[3 * slot + 2] = writing
+
+    def totals(self) -> tuple[float, float, bool]:
+        """(bytes analyzed, bytes written, whether a segment is being written)."""
+        values = self.values[:]
+        return sum(values[0::3]), sum(values[1::3]), any(values[2::3])
+
+
 class ParallelWriter:
     """A writer for one run over an index: deletions go through Whoosh's own
     writer (which also holds Whoosh's lock); documents are built into new
@@ -273,6 +321,12 @@ class ParallelWriter:
 
     `prepare` turns each added item into a dict of field values. It runs in
     the workers, so costly preparation (language detection) is spread too.
+    `counts` tells, after the commit, how many documents were added with each
+    value of the field `count_by`. `progress` follows the building, counted in
+    the bytes of input given with `count_bytes`; `tick` is called whenever
+    this process waits for the workers or sends them a batch, so that the
+    caller can show progress, and with the name of each phase of the commit
+    as it starts: "writing" (the last segments), then "committing".
     """
 
     def __init__(
@@ -282,46 +336,62 @@ class ParallelWriter:
         analysis: Callable[[str], WordTerms],
         spelling: str,
         workers: int | None = None,
+        count_by: str | None = None,
+        tick: Tick = lambda phase: None,
     ):
         self.ix = ix
-        self.build = (prepare, analysis, spelling)
+        self.build = Build(prepare, analysis, spelling, count_by)
         self.workers = worker_count() if workers is None else workers
         self.writer = ix.writer(compound=False)
         self.pending: list = []
+        self.pending_bytes = 0.0
+        self.progress = BuildProgress(max(self.workers, 1))
+        self.tick = tick
         self.pool: _WorkerPool | None = None
         self.local: _Segments | None = None  # built here: small runs, or one worker
         self.built: list[W3Segment] = []
+        self.counts: Counter = Counter()
 
     def add(self, item: Any) -> None:
         self.pending.append(item)
         if len(self.pending) >= BATCH:
             self._send()
 
+    def count_bytes(self, nbytes: float) -> None:
+        """Input bytes behind the items added since the last call, for
+        `progress`: they count as analyzed (and later written) with them."""
+        self.pending_bytes += nbytes
+
     def _send(self) -> None:
         if self.workers > 1:
-            self.pool = self.pool or _WorkerPool(self.ix, self.build, self.workers)
-            self.pool.send(self.pending)
+            self.pool = self.pool or _WorkerPool(self.ix, self.build, self.workers, self.progress, self.tick)
+            self.pool.send((self.pending, self.pending_bytes))
         else:
-            self.local = self.local or _Segments(self.ix, self.build)
-            self.local.add(self.pending)
-        self.pending = []
+            self._local().add(self.pending, self.pending_bytes)
+        self.pending, self.pending_bytes = [], 0.0
+        self.tick(None)
+
+    def _local(self) -> _Segments:
+        self.local = self.local or _Segments(self.ix, self.build, self.progress, 0, self.tick)
+        return self.local
 
     def delete_by_term(self, fieldname: str, text: str) -> None:
         self.writer.delete_by_term(fieldname, text)
 
     def commit(self) -> None:
+        self.tick("writing")
         if self.pool is not None:
             if self.pending:
-                self.pool.send(self.pending)
-            self.built = self.pool.finish()
+                self.pool.send((self.pending, self.pending_bytes))
+            self.built, self.counts = self.pool.finish()
         elif self.pending or self.local:  # a run smaller than a batch is not worth starting workers for
-            self.local = self.local or _Segments(self.ix, self.build)
-            self.local.add(self.pending)
-            self.built = self.local.finish()
+            self._local().add(self.pending, self.pending_bytes)
+            self.built, self.counts = self.local.finish()
         self.pending = []
         built = self.built
+        self.tick("committing")
         self.writer.commit(mergetype=lambda writer, segments: MERGE_SMALL(writer, segments) + built)
-        add_missing_tables(self.ix, self.build[2])
+        add_missing_tables(self.ix, self.build.spelling)
 
     def cancel(self) -> None:
         """Drop everything this run wrote. Cancelling Whoosh's writer can fail
@@ -340,32 +410,60 @@ class ParallelWriter:
             self.writer._finish()
 
 
-Build = tuple[Callable[[Any], dict], Callable[[str], WordTerms], str]
-"""What a segment is built with: `prepare`, `analysis` and the spelling field."""
+class Build(NamedTuple):
+    """What a builder needs to know to build segments (see ParallelWriter)."""
+
+    prepare: Callable[[Any], dict]
+    analysis: Callable[[str], WordTerms]
+    spelling: str
+    """The field whose words get each segment's spelling table."""
+    count_by: str | None
 
 
 class _Segments:
     """Segments built in this process from batches of items, a new one
-    whenever the current one holds SEGMENT_POSTINGS."""
+    whenever the current one holds SEGMENT_POSTINGS; progress goes to slot
+    `slot` of `progress`."""
 
-    def __init__(self, ix: whoosh.index.Index, build: Build):
+    def __init__(self, ix: whoosh.index.Index, build: Build, progress: BuildProgress, slot: int,
+                 tick: Tick = lambda phase: None):
         self.ix = ix
-        self.prepare, self.analysis, self.spelling = build
-        self.builders = [SegmentBuilder(ix, self.analysis, self.spelling)]
+        self.build = build
+        self.progress, self.slot, self.tick = progress, slot, tick
+        self.builders = [SegmentBuilder(ix, build.analysis, build.spelling)]
         self.finished: list[W3Segment] = []
+        self.counts: Counter = Counter()
+        self.bytes = 0.0  # input bytes behind the current builder's documents
+        self.written = 0.0  # input bytes behind the segments written
 
-    def add(self, batch: list) -> None:
+    def add(self, batch: list, nbytes: float) -> None:
         current = self.builders[-1]
+        prepare, count_by = self.build.prepare, self.build.count_by
         for item in batch:
-            current.add(self.prepare(item))
+            fields = prepare(item)
+            current.add(fields)
+            if count_by:
+                self.counts[fields.get(count_by)] += 1
+        self.bytes += nbytes
+        self.progress.analyzed(self.slot, nbytes)
         if current.postings >= SEGMENT_POSTINGS:
-            self.finished.append(current.finish())
-            self.builders.append(SegmentBuilder(self.ix, self.analysis, self.spelling))
+            self._write(current)
+            self.builders.append(SegmentBuilder(self.ix, self.build.analysis, self.build.spelling))
 
-    def finish(self) -> list[W3Segment]:
+    def _write(self, builder: SegmentBuilder) -> None:
+        def on_written(fraction: float) -> None:
+            self.progress.written(self.slot, self.written + fraction * self.bytes, True)
+            self.tick(None)
+
+        self.finished.append(builder.finish(on_written))
+        self.written += self.bytes
+        self.bytes = 0.0
+        self.progress.written(self.slot, self.written, False)
+
+    def finish(self) -> tuple[list[W3Segment], Counter]:
         if self.builders[-1].docs:
-            self.finished.append(self.builders[-1].finish())
-        return self.finished
+            self._write(self.builders[-1])
+        return self.finished, self.counts
 
     def remove_files(self) -> None:
         """Remove what was written, after an error."""
@@ -381,49 +479,56 @@ class _WorkerPool:
     same articles with the same number of workers always make the same index
     (the same document numbers, which break ties between equal scores)."""
 
-    def __init__(self, ix: whoosh.index.Index, build: Build, workers: int):
+    def __init__(self, ix: whoosh.index.Index, build: Build, workers: int, progress: BuildProgress, tick: Tick):
         context = multiprocessing.get_context("fork")  # workers inherit the loaded analyzers
         self.jobs = [context.Queue(maxsize=2) for _ in range(workers)]
         self.results = context.Queue()
         self.processes = [
-            context.Process(target=_work, args=(ix, build, n, jobs, self.results, os.getpid()), daemon=True)
+            context.Process(target=_work, args=(ix, build, n, jobs, self.results, progress, os.getpid()), daemon=True)
             for n, jobs in enumerate(self.jobs)
         ]
         for process in self.processes:
             process.start()
         self.sent = 0
+        self.tick = tick
 
-    def send(self, batch: list | None) -> None:
+    def send(self, batch: tuple[list, float] | None) -> None:
+        """Send a batch (items, and the input bytes behind them) to the next
+        worker in turn, or None: the end."""
         jobs = self.jobs[self.sent % len(self.jobs)]
         self.sent += 1
         while True:
             try:
-                jobs.put(batch, timeout=1)
+                jobs.put(batch, timeout=WAIT)
                 return
             except queue.Full:
                 if not all(p.is_alive() for p in self.processes):
                     raise self._failure() from None
+                self.tick(None)
 
-    def finish(self) -> list[W3Segment]:
-        """Wait for every worker to hand over its segments; raise the first
-        worker error, if any."""
+    def finish(self) -> tuple[list[W3Segment], Counter]:
+        """Wait for every worker to hand over its segments and counts; raise
+        the first worker error, if any."""
         for _ in self.processes:
             self.send(None)
         built: dict[int, list[W3Segment]] = {}
+        counts: Counter = Counter()
         while len(built) < len(self.processes):
             try:
-                status, worker, payload = self.results.get(timeout=1)
+                status, worker, payload = self.results.get(timeout=WAIT)
             except queue.Empty:  # a worker that was killed (say, out of memory) never answers
                 if any(p.exitcode not in (None, 0) for p in self.processes):
                     raise self._failure() from None
+                self.tick(None)
                 continue
             if status == "error":
                 self.terminate()
                 raise payload
-            built[worker] = payload
+            built[worker], worker_counts = payload
+            counts.update(worker_counts)
         for process in self.processes:
             process.join()
-        return [segment for worker in sorted(built) for segment in built[worker]]
+        return [segment for worker in sorted(built) for segment in built[worker]], counts
 
     def _failure(self) -> BaseException:
         """The error of a worker that stopped early, stopping the others."""
@@ -444,9 +549,9 @@ class _WorkerPool:
             jobs.cancel_join_thread()  # batches still queued for the dead: do not wait to deliver them at exit
 
 
-def _work(ix: whoosh.index.Index, build: Build, worker: int, jobs, results, parent: int) -> None:
+def _work(ix: whoosh.index.Index, build: Build, worker: int, jobs, results, progress: BuildProgress, parent: int) -> None:
     """Worker number `worker`: build segments from batches until told to stop
-    (None), and put them, or the error, on `results`."""
+    (None), and put them with the counts, or the error, on `results`."""
     die_with_parent(parent)
 
     def batches():
@@ -463,9 +568,9 @@ def _work(ix: whoosh.index.Index, build: Build, worker: int, jobs, results, pare
 
     segments = None
     try:
-        segments = _Segments(ix, build)
-        for batch in batches():
-            segments.add(batch)
+        segments = _Segments(ix, build, progress, worker)
+        for items, nbytes in batches():
+            segments.add(items, nbytes)
         results.put(("ok", worker, segments.finish()))
     except BaseException as exc:
         if segments is not None:

@@ -87,10 +87,11 @@ def client(app):
     return app.test_client()
 
 
-def search_command(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the `search` command in its own process, as a user would."""
-    return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+def search_command(*args: str, env: dict | None = None, timeout: float = 600, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run the `search` command in its own process, as a user would (from
+    `cwd`, with this checkout's code)."""
+    return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=timeout)
 
 
 def index_command(*args: str) -> None:
@@ -113,10 +114,10 @@ def search_workers(pid: int) -> list[int]:
 class LiveServer:
     """`search serve` in a real process on a free localhost port."""
 
-    def __init__(self, index_dir: Path, env: dict | None = None):
+    def __init__(self, index_dir: Path, env: dict | None = None, args: tuple[str, ...] = ()):
         self.index_dir = index_dir
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "search", "serve", "--port", "0", "--index-dir", str(index_dir)],
+            [sys.executable, "-m", "search", "serve", "--port", "0", "--index-dir", str(index_dir), *args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **UNLIMITED_ENV, **(env or {})},
         )

@@ -1,12 +1,20 @@
 """The `search` command, run as a user runs it (a real process)."""
 
 import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+from itertools import groupby
 
+import arabic_reshaper
 import pytest
 
-from search.cli import _display
+from search.terminal import MARK_OFF, MARK_ON, display_width
 
-from .conftest import SEEDS, search_command, write_jsonl
+from .conftest import SEEDS, LiveServer, index_command, search_command, write_jsonl
 
 
 run = search_command
@@ -81,13 +89,6 @@ def test_index_reports_skipped_files_and_still_indexes_the_rest(tmp_path):
     assert report["skipped"] == [{"path": str(folder / "empty.txt"), "reason": "empty file"}]
 
 
-def test_arabic_is_shaped_for_terminals_only():
-    word = "القوات"
-    assert _display(word, tty=False) == word
-    shown = _display(word, tty=True)
-    assert shown != word and any("\ufe70" <= ch <= "\ufeff" for ch in shown)  # presentation forms, visual order
-
-
 def test_terminal_escape_sequences_in_articles_are_not_printed(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -97,3 +98,105 @@ def test_terminal_escape_sequences_in_articles_are_not_printed(tmp_path):
     done = run("query", "troops", "--index-dir", str(tmp_path / "ix"))
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "**troops**" in done.stdout and "Evil ]0;PWNED" in done.stdout
+
+
+def test_an_unknown_language_is_an_error_not_zero_results(cli_index):
+    done = run("query", "Truppen", "--lang", "xx", "--index-dir", str(cli_index))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == "Error: Unknown language 'xx'; use one of ar, de, nl, en, und."
+    named = json.loads(run("query", "Truppen", "--lang", "Deutsch", "--json", "--index-dir", str(cli_index)).stdout)
+    assert named["total"] == 2  # names and aliases still work
+
+
+def test_a_page_past_the_end_says_which_pages_exist(cli_index):
+    done = run("query", "Truppen", "--page", "99", "--index-dir", str(cli_index))
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[0] == "No results on page 99: 2 results on 1 page."
+
+
+def test_paths_in_messages_are_absolute_with_the_command_that_fixes_it(tmp_path):
+    missing = run("query", "Truppen", cwd=tmp_path)
+    index = tmp_path / "index"
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"Error: No index at {index}. Build one with: search index PATH --index-dir {index}"
+    nothing = run("index", cwd=tmp_path)
+    assert nothing.returncode == 1 and f"{tmp_path / 'seeds'} does not exist" in nothing.stderr
+
+
+def test_serve_from_another_folder_refuses_to_serve_nothing_and_leaves_nothing_behind(tmp_path):
+    done = run("serve", "--port", "0", cwd=tmp_path, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"No index at {tmp_path / 'index'}" in done.stderr
+    assert f"search index PATH --index-dir {tmp_path / 'index'}" in done.stderr  # how to build one
+    assert f"search serve --seeds {SEEDS}" in done.stderr  # or how to serve the bundled articles
+    assert list(tmp_path.iterdir()) == []  # no empty ./index left behind
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run("serve", "--port", "0", "--seeds", str(empty), "--index-dir", str(tmp_path / "ix"), timeout=60)
+    assert done.returncode == 1 and "nothing to serve" in done.stderr and not (tmp_path / "ix").exists()
+
+
+def test_serve_allow_empty_serves_an_index_built_later(tmp_path):
+    server = LiveServer(tmp_path / "ix", args=("--allow-empty", "--seeds", str(tmp_path / "none")))
+    try:
+        status, data = server.json("/healthz")
+        assert status == 200 and data["documents"] == 0
+        status, data = server.json("/api/search?q=Truppen")
+        assert status == 200 and data["total"] == 0
+        index_command(str(SEEDS), "--index-dir", str(tmp_path / "ix"))
+        assert server.seconds_until_found("Truppen", "001_c8f3a0fc2298736b") < 10
+    finally:
+        server.stop()
+
+
+def on_terminal(*args: str, columns: int, env: dict | None = None) -> str:
+    """What `search ...` prints on a terminal (a pseudo-terminal) `columns` wide."""
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "search", *args], stdin=child, stdout=child, stderr=child,
+                               env={**os.environ, "COLUMNS": str(columns), **(env or {})})
+    os.close(child)
+    out = b""
+    try:
+        while chunk := _read(main):
+            out += chunk
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+        os.close(main)
+    return out.decode().replace("\r\n", "\n")
+
+
+def _read(fd: int, timeout: float = 60) -> bytes:
+    if not select.select([fd], [], [], timeout)[0]:
+        raise TimeoutError("the command printed nothing for a minute")
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the command has ended
+        return b""
+
+
+def test_arabic_on_a_terminal_marks_exactly_the_matched_words_line_by_line(cli_index):
+    query = "القوات الأمريكية"
+    found = json.loads(run("query", query, "--json", "--index-dir", str(cli_index)).stdout)
+    words = {w for hit in found["results"] for w in re.findall("<mark>(.*?)</mark>", hit["snippet"])}
+    shown = on_terminal("query", query, "--index-dir", str(cli_index), columns=50)
+    lines = shown.splitlines()
+    assert all(display_width(re.sub(r"\x1b\[[0-9;]*m", "", line)) <= 50 for line in lines)
+    runs = set(re.findall(re.escape(MARK_ON) + "(.*?)" + re.escape(MARK_OFF), shown))
+    assert runs == {arabic_reshaper.reshape(w)[::-1] for w in words}  # the matches, shaped, nothing between them
+    assert all(line.count(MARK_ON) == line.count(MARK_OFF) for line in lines)  # nothing leaks into the next line
+    logical = on_terminal("query", query, "--index-dir", str(cli_index), columns=50, env={"SEARCH_TERMINAL_BIDI": "1"})
+    assert set(re.findall(re.escape(MARK_ON) + "(.*?)" + re.escape(MARK_OFF), logical)) == words
+
+
+def test_indexing_shows_every_phase_then_time_rate_and_languages(tmp_path):
+    shown = on_terminal("index", str(SEEDS), "--index-dir", str(tmp_path / "ix"), columns=80)
+    bar = shown.split("\n")[0].split("\r")  # one line, redrawn
+    assert [label for label, _ in groupby(part.split()[0] for part in bar if part)] == ["Reading", "Writing", "Committing", "Done"]
+    assert "100%" in bar[-1]
+    assert re.search(r"^Indexed 5 articles \([\d.]+ MB of text\) in [\d.]+ s: [\d,]+ articles/s, [\d.]+ MB/s\.$", shown, re.M)
+    assert "  added or updated: ar 2, de 2, nl 1\n" in shown
+    assert "  in the index:     ar 2, de 2, nl 1 (5 articles)\n" in shown
+    report = json.loads(run("index", str(SEEDS), "--index-dir", str(tmp_path / "ix"), "--rebuild", "--json").stdout)
+    assert report["languages"] == {"ar": 2, "de": 2, "nl": 1} and report["seconds"] > 0 and report["text_bytes"] > 0
+    assert report["index"] == {"documents": 5, "languages": {"ar": 2, "de": 2, "nl": 1}}

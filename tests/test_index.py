@@ -5,13 +5,15 @@ import fcntl
 import os
 import gzip
 import json
+from itertools import groupby
 
 import pytest
 import whoosh.index
 
-from search import documents
+from search import documents, segments
+from search import index as index_module
 from search.errors import IndexBusy, IndexNotFound, IndexOutdated
-from search.index import Index, _prepared, build_schema
+from search.index import Index, Progress, _prepared, build_schema
 from search.searching import search
 
 from .conftest import SEEDS, write_jsonl
@@ -273,3 +275,42 @@ def test_one_worker_builds_the_same_index_as_two(tmp_path):
     assert one.update([source], workers=1).added == 450
     two.update([source], workers=2)
     assert _index_contents(one._generation()) == _index_contents(two._generation())
+
+
+def _records(n: int) -> list[dict]:
+    langs = ("en", "de", "nl", "ar")
+    return [{"id": f"a{i}", "lang": langs[i % 4], "title": f"Title {i}",
+             "body": " ".join(f"w{i}x{j}" for j in range(60)) + " نص"} for i in range(n)]
+
+
+def test_progress_covers_the_whole_build_and_the_report_counts_languages(tmp_path, monkeypatch):
+    monkeypatch.setattr(segments, "SEGMENT_POSTINGS", 3000)  # each worker writes segments while reading
+    records = _records(450)
+    (tmp_path / "in").mkdir()
+    for part in range(3):
+        write_jsonl(tmp_path / f"in/{part}.jsonl", records[part::3])
+    events: list[Progress] = []
+    report = Index(tmp_path / "ix").update([tmp_path / "in"], workers=2, on_progress=events.append)
+    assert report.languages == {"ar": 112, "de": 113, "nl": 112, "en": 113}  # counted by the workers
+    assert report.text_bytes == sum(len((r["title"] + r["body"]).encode()) for r in records) and report.seconds > 0
+    total = events[0].total
+    assert total > 0 and all(e.total == total for e in events)
+    assert all(a.done <= b.done for a, b in zip(events, events[1:]))  # never goes back
+    phases = [p for p, _ in groupby(e.phase for e in events)]
+    assert phases[0] == "reading" and phases[-3:] == ["writing", "committing", "done"]
+    committing = next(e for e in events if e.phase == "committing")
+    assert committing.done >= total - 1  # every byte read, analyzed and written before the commit
+    assert events[-1] == Progress("done", total, total)
+
+
+def test_progress_moves_while_a_segment_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_module._RunProgress, "REPORT_SECONDS", 0)
+    (tmp_path / "in").mkdir()
+    write_jsonl(tmp_path / "in/a.jsonl", _records(300))
+    events: list[Progress] = []
+    Index(tmp_path / "ix").update([tmp_path / "in"], workers=1, on_progress=events.append)
+    writing = [e.done for e in events if e.phase == "writing"]
+    assert len(set(writing)) >= 10 and writing == sorted(writing)
+    again: list[Progress] = []
+    Index(tmp_path / "ix").update([tmp_path / "in"], on_progress=again.append)  # unchanged: nothing to write
+    assert again[-1].done == again[-1].total and [e.phase for e in again][-1] == "done"
