@@ -15,6 +15,7 @@ import click
 from .errors import SearchError
 from .index import Index
 from .languages import LANGUAGES
+from .limits import Limits
 from .results import IndexReport
 from .searching import search
 from .terminal import ProgressLine, render
@@ -145,7 +146,7 @@ def _by_language(counts: dict[str, int]) -> str:
 @index_option
 @click.option("--lang", help="Only this language (ar, de, nl, en, und, or its name).")
 @click.option("--source", help="Only this source.")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100), help="Results per page.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, Limits().per_page), help="Results per page.")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page number.")
 @click.option("--terminal-bidi", is_flag=True, envvar="SEARCH_TERMINAL_BIDI",
               help="The terminal shapes and orders right-to-left text itself: print Arabic in logical order (env SEARCH_TERMINAL_BIDI=1).")

@@ -160,3 +160,10 @@ def test_every_setting_is_in_the_readme():
 
     readme = (ROOT / "README.md").read_text("utf-8")
     assert [s.env for s in SETTINGS if f"| `{s.env}` |" not in readme] == []
+
+
+def test_a_language_may_be_named_as_in_the_cli_and_the_query_syntax(client):
+    by_code = client.get("/api/search?q=Truppen&lang=de").get_json()
+    assert by_code["total"] == 2
+    for name in ("Deutsch", "german", "DE"):
+        assert client.get(f"/api/search?q=Truppen&lang={name}").get_json()["results"] == by_code["results"]

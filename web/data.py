@@ -7,8 +7,8 @@ from typing import Mapping
 
 from flask import current_app
 
-from search.errors import SearchError
-from search.languages import LANGUAGES
+from search.errors import SearchError, UnknownLanguage
+from search.languages import resolve
 from search.limits import Deadline, Limits
 from search.results import SearchResults
 
@@ -43,8 +43,10 @@ def search_request(args: Mapping[str, str]) -> dict:
     config = current_app.config
     q = args.get("q", "")
     lang = args.get("lang", "").strip() or None
-    if lang and lang not in LANGUAGES:
-        raise RequestError(f"Unknown language {lang!r}; use one of {', '.join(LANGUAGES)}.", "bad_lang")
+    try:  # a code or a name, as everywhere: "de", "Deutsch", "german"
+        lang = resolve(lang) if lang else None
+    except UnknownLanguage as exc:
+        raise RequestError(str(exc), "bad_lang") from None
     page = _int(args, "page", 1, 1)
     per_page = _int(args, "per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"])
     if (page - 1) * per_page >= config["MAX_DEPTH"]:  # the page would start past the limit
