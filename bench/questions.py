@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Real questions: how well the search answers questions people ask, in their
+own language and across languages, next to plain BM25 (issues #10 and #11).
+
+Why: the question-style set of evaluate.py is made of the articles' own
+sentences, which flatters every engine (the words are the article's). The
+questions in bench/questions/ were written by people-like readers for 300
+articles per language: natural questions ("Warum hat Porsche einem Lehrling
+gekündigt?"), mostly in other words than the article's, each with the article
+that answers it and the same question as a speaker of each other language
+would ask it. Sets:
+- Q: a question in the article's own language (monolingual);
+- X: the same question in another language (cross-lingual: an English
+  question for an Arabic article...).
+
+The articles are the first --docs of each language's corpus after the seeded
+shuffle of evaluate.py (seed 1, the sample the questions were written for),
+all four languages in one index, as in production. Engines: ours (search()
+as users run it), ours(lang) for Q (the question's language given), stock
+Whoosh (evaluate.py's baseline) and SQLite FTS5 with plain BM25, the
+reference. Metrics: success@10 (recall@10 for X) and MRR@10.
+
+    python3 bench/questions.py                 # about 5 minutes on 2 cores
+    python3 bench/questions.py --docs 1000 --langs de,en
+
+Tables go to stdout, progress to stderr, every query's ranks to
+bench/results/questions.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from evaluate import (  # noqa: E402  (also puts this checkout first on sys.path)
+    DEFAULT_CORPORA, LANGS, TOP, Query, Timer, baseline, build_baseline, build_ours, fts5, library_state,
+    load_sample, ours, paired, rank, summary, write_jsonl,
+)
+
+QUESTIONS = BENCH / "questions"
+DEFAULT_OUT = BENCH / "results" / "questions.json"
+SEED = 1
+"""The sample the questions were written for (evaluate.py's load_sample)."""
+MAX_EXAMPLES = 5
+
+
+def load_questions(lang: str) -> list[dict]:
+    with open(QUESTIONS / f"{lang}.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def question_sets(langs: Sequence[str], present: set[str]) -> dict[str, list[Query]]:
+    """Set name -> queries, for the questions whose article is in the index.
+    X queries are in the question's language; their kind is the article's."""
+    sets: dict[str, list[Query]] = {"Q": [], "X": []}
+    for lang in langs:
+        for q in load_questions(lang):
+            if q["id"] not in present:
+                continue
+            sets["Q"].append(Query("Q", lang, q["question"], q["answer"], q["id"], [lang]))
+            for other, text in q["translations"].items():
+                if other in langs:
+                    sets["X"].append(Query("X", other, text, q["answer"], q["id"], [lang]))
+    return sets
+
+
+def run_all(top, queries: Sequence[Query]) -> list:
+    return [rank(q.target, top(q)) for q in queries]
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    started = time.perf_counter()
+    timer = Timer()
+    library = library_state()
+    with timer("sample"):
+        samples = {lang: load_sample(args.corpora, lang, args.docs, SEED) for lang in args.langs}
+    present = {d["id"] for docs in samples.values() for d in docs}
+    sets = question_sets(args.langs, present)
+    docs = [d for sample in samples.values() for d in sample]
+    ranks: dict[str, dict[str, list]] = {"Q": {}, "X": {}}
+    with tempfile.TemporaryDirectory(prefix="questions-") as tmpdir:
+        tmp = Path(tmpdir)
+        files = [write_jsonl(tmp / f"{lang}.jsonl", samples[lang]) for lang in args.langs]
+        with timer("index ours"):
+            build_ours(tmp / "ours", files)
+        with timer("query ours"), ours(tmp / "ours") as top:
+            for name, qs in sets.items():
+                ranks[name]["ours"] = run_all(top, qs)
+        with timer("query ours, language given"), ours(tmp / "ours", language_given=True) as top:
+            ranks["Q"]["ours_lang"] = run_all(top, sets["Q"])
+        with timer("index baseline"):
+            build_baseline(tmp / "baseline", docs)
+        with timer("query baseline"), baseline(tmp / "baseline") as top:
+            for name, qs in sets.items():
+                ranks[name]["baseline"] = run_all(top, qs)
+        with timer("index+query fts5"), fts5(docs) as top:
+            for name, qs in sets.items():
+                ranks[name]["fts5"] = run_all(top, qs)
+
+    def table(name: str, group) -> dict:
+        """summary per group of queries (a language, a language pair) and engine."""
+        out: dict[str, dict] = {}
+        for i, q in enumerate(sets[name]):
+            out.setdefault(group(q), []).append(i)
+        return {key: {engine: summary([rs[i] for i in idx]) for engine, rs in ranks[name].items()} for key, idx in sorted(out.items())}
+
+    def losses(name: str) -> list[dict]:
+        """Questions the reference finds and ours misses."""
+        qs, mine, ref = sets[name], ranks[name]["ours"], ranks[name]["fts5"]
+        return [{"lang": q.lang, "article": q.kinds[0], "question": q.text, "answer": q.original, "fts5": r}
+                for q, m, r in zip(qs, mine, ref) if m is None and r is not None]
+
+    return {
+        "config": {"docs": args.docs, "langs": list(args.langs), "seed": SEED, "top": TOP},
+        "library": library,
+        "articles": {lang: len(samples[lang]) for lang in args.langs},
+        "Q": table("Q", lambda q: q.lang),
+        "Q_paired": {lang: paired(*([ranks["Q"][e][i] for i, q in enumerate(sets["Q"]) if q.lang == lang] for e in ("ours", "fts5")))
+                     for lang in args.langs},
+        "X": table("X", lambda q: f"{q.lang}->{q.kinds[0]}"),
+        "X_by_query_language": table("X", lambda q: q.lang),
+        "losses": {"Q": losses("Q"), "X": losses("X")},
+        "queries": {name: [{"lang": q.lang, "article_lang": q.kinds[0], "text": q.text, "target": q.target,
+                            "ranks": {e: rs[i] for e, rs in ranks[name].items()}} for i, q in enumerate(qs)]
+                    for name, qs in sets.items()},
+        "timings_s": timer.stages,
+        "runtime_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def _cell(s: dict) -> str:
+    return f"{s['success@10']:.3f} {s['mrr@10']:.3f}" if s["n"] else "    -     -"
+
+
+def print_report(results: dict) -> None:
+    lib = results["library"]
+    print(f"\nQuestions people ask: {sum(results['articles'].values())} articles "
+          f"({', '.join(f'{k} {v}' for k, v in results['articles'].items())}) in one index; "
+          f"success@{TOP} and MRR@{TOP}; commit {lib['commit']}{' + uncommitted changes' if lib['search_modified'] else ''}, "
+          f"analyzer {lib['analyzer_version']}")
+    engines = ("ours", "ours_lang", "baseline", "fts5")
+    print("\nQ: the question in the article's language")
+    print(f"{'lang':<6}{'n':>5}   " + "   ".join(f"{e + ' S@10':>14} {'MRR':>5}" for e in engines) + "   ours vs fts5 +/-")
+    for lang, row in results["Q"].items():
+        p = results["Q_paired"][lang]
+        print(f"{lang:<6}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines)
+              + f"   +{p['better']}/-{p['worse']}")
+    print("\nX: the question in another language than the article's (query language -> article language)")
+    print(f"{'pair':<10}{'n':>5}   " + "   ".join(f"{e + ' R@10':>14} {'MRR':>5}" for e in ("ours", "baseline", "fts5")))
+    for key, row in {**results["X"], **{f"{k}->*": v for k, v in results["X_by_query_language"].items()}}.items():
+        print(f"{key:<10}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in ("ours", "baseline", "fts5")))
+    for name in ("Q", "X"):
+        lost = results["losses"][name]
+        print(f"\n{name}: {len(lost)} questions FTS5 finds and ours misses; e.g.")
+        for ex in lost[:MAX_EXAMPLES]:
+            print(f"    [{ex['lang']}->{ex['article']}] {ex['question']!r} (fts5 rank {ex['fts5']})")
+    stages = ", ".join(f"{k} {v}" for k, v in results["timings_s"].items())
+    print(f"\nRun time {results['runtime_s']} s ({stages})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--docs", type=int, default=3000, help="articles per language (at least 301 to hold every question's)")
+    p.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages (default ar,de,nl,en)")
+    p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = p.parse_args(argv)
+    args.langs = tuple(x.strip() for x in args.langs.split(",") if x.strip())
+    if not all((args.corpora / f"{lang}.jsonl.gz").is_file() for lang in args.langs):
+        print(f"Not measured: no corpora in {args.corpora}.", file=sys.stderr)
+        return 0
+    results = evaluate(args)
+    print_report(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
+    print(f"All figures in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
