@@ -1,30 +1,76 @@
 """Articles and reading them from files.
 
 `read_articles(paths)` walks files and folders and yields an `Article` for
-every record it can read and a `Skipped` (with the reason) for everything it
-cannot, so one bad file never stops a batch.
+every record it can read and a `Skipped` (with the reason) for every file,
+folder or record it cannot, so no file, name or record ever stops a run.
+
+Memory stays bounded whatever the files hold: only regular files are opened,
+JSON Lines files are read as a stream (a line at a time, each line bounded),
+other files are read whole only up to `MAX_FILE_BYTES`, and one record is
+parsed at a time, up to `MAX_RECORD_CHARS`.
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
 import gzip
-import io
 import hashlib
+import itertools
 import json
 import math
 import os
+import re
+import stat
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import BinaryIO, Callable, Iterable, Iterator, Mapping
 
 from charset_normalizer import from_bytes
 
 FORMATS = (".txt", ".md", ".json", ".jsonl", ".ndjson")
 """File types read as articles, each also gzip-compressed (name ending .gz)."""
+STREAMED = (".jsonl", ".ndjson")
+"""Formats read a line at a time; the others are read whole."""
+
+MAX_RECORD_CHARS = 4 * 2**20
+"""Longest record as JSON text (a line of a JSON Lines file, or one object of
+a .json file): 4,194,304 characters, 4 MiB of plain text. Parsed JSON takes up
+to 25 times its text in memory, so one record never costs more than about
+100 MB; the longest real article (a 62 KB line in ../shared/corpora) is 68
+times shorter. A longer line is dropped as it is read, never held whole."""
+MAX_ARTICLE_CHARS = 1_000_000
+"""Most characters of title and body together, 30 times the longest real
+article (34,000): this bounds the work of analyzing, storing and showing one
+article."""
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest .txt, .md or .json file, uncompressed, since these are read whole
+(a gzip bomb is stopped here, never decompressed further). JSON Lines files
+are streamed and have no limit: big collections belong in JSON Lines."""
+MAX_ID_CHARS = 512
+"""Longest id: an article's address (/articles/<id>) must fit in a request
+line of 16 KB even with every character percent-encoded."""
+MAX_FIELD_CHARS = 2000
+"""Longest source, url, date or lang (a record with a longer one is skipped),
+and longest other field kept (longer ones are left out): these are stored
+and sent with the article, and real ones are short."""
+MAX_OTHER_FIELDS = 50
+"""Other simple fields kept from a record (the first ones), for the same
+reason."""
+MAX_SKIPS_LISTED = 100
+"""Skipped records of one file listed one by one; the rest are counted in one
+line, so a file of a million bad lines does not make a report of a million."""
+OPENING_BYTES = 256 * 1024
+"""The first bytes of a file, which decide its encoding: detection on a whole
+large file would cost time for nothing."""
+CHUNK_BYTES = 2**20
+"""Bytes read (and decompressed) at a time from a JSON Lines file."""
+MAX_BAD_BYTES = 0.01
+"""UTF-8 text with at most this share of invalid bytes is read as UTF-8 (bad
+bytes become U+FFFD) rather than guessed to be in another encoding."""
 
 _KNOWN_FIELDS = {"id", "title", "body", "text", "lang", "language", "source", "url", "date"}
-_MAX_EXTRA = 1000  # longest simple value kept from an unknown field
 
 
 @dataclass
@@ -63,7 +109,12 @@ class Article:
 @dataclass
 class Skipped:
     path: str
+    """The file, folder or record (`file:line`), printable: bytes of a name
+    that are not UTF-8 are shown as backslash escapes."""
     reason: str
+    unread: str = ""
+    """The real path of a file or folder that exists but could not be read to
+    its end: the index keeps the articles it had from there."""
 
 
 Stamp = tuple[int, int, int, int]
@@ -93,25 +144,51 @@ class FileUnchanged:
 Item = Article | Skipped | FileRead | FileUnchanged
 
 
-def file_stamp(path: Path) -> Stamp | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
+def _stamp(st: os.stat_result) -> Stamp:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def article_files(root: Path) -> Iterator[Path]:
+def is_gone(path: str | os.PathLike) -> bool:
+    """Whether a file positively no longer exists. A file that cannot be
+    checked (a folder on the way is unreadable, a link loops) is not gone:
+    its articles must not be removed for that."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno in (errno.ENOENT, errno.ENOTDIR)
+    return False
+
+
+def article_files(root: Path) -> Iterator[Path | Skipped]:
     """The files under a folder, recursively and in a stable order, skipping
-    hidden files and folders."""
-    if root.is_file():
+    hidden files and folders. Folders that cannot be listed, links to folders
+    (not followed: they could loop) and folder names that are not UTF-8 come
+    as Skipped."""
+    if not root.is_dir():
         yield root
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        yield from map(_unlisted, errors)
+        errors.clear()
+        folders = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            path = Path(dirpath, name)
+            if _not_utf8(name):
+                yield Skipped(_shown(path), "name is not valid UTF-8")
+            elif path.is_symlink():
+                yield Skipped(_shown(path), "link to a folder: not followed")
+            else:
+                folders.append(name)
+        dirnames[:] = folders
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield Path(dirpath, name)
+    yield from map(_unlisted, errors)
+
+
+def _unlisted(exc: OSError) -> Skipped:
+    return Skipped(_shown(exc.filename), f"cannot read folder: {exc.strerror}", os.path.realpath(exc.filename))
 
 
 def read_articles(
@@ -121,25 +198,36 @@ def read_articles(
 ) -> Iterator[Item]:
     """Yield articles, skips and file-done markers for files and folders.
 
-    `on_bytes(n)` is called with the size of each file once it is read, for
-    progress bars (see `total_bytes`). A file whose absolute path `known`
-    maps to its current stamp is not read: FileUnchanged stands for it.
+    `on_bytes(n)` is called with the bytes of each file as stored, as its
+    records are read, for progress bars (see `total_bytes`). A file whose
+    absolute path `known` maps to its current stamp is not read:
+    FileUnchanged stands for it.
     """
     known = known or {}
     for root in map(Path, paths):
-        if not root.exists():
-            yield Skipped(str(root), "no such file or folder")
+        try:
+            folder = stat.S_ISDIR(os.stat(root).st_mode)
+        except OSError as exc:
+            yield _cannot_open(root, exc, os.path.realpath(root))
             continue
-        base = root.parent if root.is_file() else root
+        base = root if folder else root.parent
         for path in article_files(root):
-            stamp = file_stamp(path)
-            progress = _Progress(on_bytes, stamp[0] if stamp else 0)
-            origin = str(path.resolve())
-            if stamp is not None and known.get(origin) == stamp:
-                yield FileUnchanged(origin, stamp)
+            if isinstance(path, Skipped):
+                yield path
             else:
-                yield from _read_file(path, base, progress, stamp)
-            progress.at(1.0)
+                yield from _read_path(path, base, on_bytes, known)
+
+
+def total_bytes(paths: Iterable[str | os.PathLike]) -> int:
+    return sum(_size(p) for root in map(Path, paths) if root.exists()
+               for p in article_files(root) if isinstance(p, Path))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class _Progress:
@@ -156,15 +244,35 @@ class _Progress:
             self.done = now
 
 
-def total_bytes(paths: Iterable[str | os.PathLike]) -> int:
-    return sum(_size(p) for root in map(Path, paths) if root.exists() for p in article_files(root))
+class _Unreadable(Exception):
+    """A file (not one of its records) cannot be read on: the reason."""
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+def _shown(path: str | os.PathLike) -> str:
+    """A path as text that can be printed and written as JSON: bytes of a
+    name that are not UTF-8 become backslash escapes (b"\\xff" -> "\\\\xff")."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_utf8(name: str) -> bool:
+    """Python gives bytes of a file name that are not UTF-8 as lone
+    surrogates; such a name cannot be stored in the index, nor found again."""
+    return _SURROGATE.search(name) is not None
+
+
+def _cannot_open(path: Path, exc: OSError, unread: str = "") -> Skipped:
+    """The Skipped for a path that stat or open failed on. A file that is
+    gone takes its articles with it; one that exists keeps them (`unread`)."""
+    if exc.errno == errno.ELOOP:
+        reason = "symbolic link loop"
+    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        reason, unread = ("broken symbolic link" if path.is_symlink() else "no such file or folder"), ""
+    else:
+        reason = f"cannot read: {exc.strerror or exc}"
+    return Skipped(_shown(path), reason, unread)
 
 
 def _format(path: Path) -> tuple[str, bool]:
@@ -175,142 +283,330 @@ def _format(path: Path) -> tuple[str, bool]:
     return os.path.splitext(name)[1], compressed
 
 
-def _read_file(path: Path, base: Path, progress: _Progress, stamp: Stamp | None) -> Iterator[Item]:
-    ext, compressed = _format(path)
-    if ext not in FORMATS:
-        yield Skipped(str(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
-        return
+def _read_path(path: Path, base: Path, on_bytes: Callable[[int], None] | None,
+               known: Mapping[str, Stamp]) -> Iterator[Item]:
+    """One file's items. Only regular files are opened (a FIFO or a device
+    could block the run forever), after following links."""
     try:
-        data = path.read_bytes()
-        if compressed:
-            data = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        yield Skipped(str(path), f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else f"corrupt gzip data: {exc}")
+        st = os.stat(path)
+    except OSError as exc:
+        yield _cannot_open(path, exc, os.path.realpath(path))
         return
-    text, problem = decode(data)
-    del data  # a large file's text is held once, not twice
-    if text is None:
-        yield Skipped(str(path), problem)
-        return
+    progress = _Progress(on_bytes, st.st_size)
+    origin = os.path.realpath(path)
+    ext, compressed = _format(path)
+    if _not_utf8(origin):
+        yield Skipped(_shown(path if _not_utf8(str(path)) else origin), "name is not valid UTF-8")
+    elif ext not in FORMATS:
+        yield Skipped(_shown(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
+    elif not stat.S_ISREG(st.st_mode):
+        yield Skipped(_shown(path), "not a regular file", origin)
+    elif known.get(origin) == _stamp(st):
+        yield FileUnchanged(origin, _stamp(st))
+    else:
+        yield from _read_file(path, base, origin, progress)
+    progress.at(1.0)
+
+
+def _read_file(path: Path, base: Path, origin: str, progress: _Progress) -> Iterator[Item]:
+    """The articles of a regular file, then FileRead once it was read to its
+    end; a file that could not be read to its end gives a Skipped instead
+    (after the articles read before the problem), so the index keeps the
+    articles it had from it."""
+    ext, compressed = _format(path)
     rel = path.relative_to(base).as_posix()
     default_id = rel[: -len(ext) - (3 if compressed else 0)]
-    origin = str(path.resolve())
-    count = 1
-    if ext in (".txt", ".md"):
-        records: Iterable[tuple[int, object]] = [(0, _text_record(text))]
-        single = True
-    elif ext == ".json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Skipped(str(path), f"invalid JSON: {exc}")
-            return
-        single = not isinstance(loaded, list)
-        records = enumerate([loaded] if single else loaded, 1)
-        count = 1 if single else len(loaded)
-    else:
-        records = _json_lines(text)
-        single = False
-        count = text.count("\n") + 1
-    for number, record in records:
-        if number % 200 == 0:
-            progress.at(number / count)
-        where = str(path) if single else f"{path}:{number}"
-        if isinstance(record, Skipped):
-            yield Skipped(where, record.reason)
-            continue
-        article = to_article(record, default_id if single else f"{default_id}#{number}", origin)
-        if isinstance(article, str):
-            yield Skipped(where, article)
-        else:
-            yield article
-    yield FileRead(origin, stamp)
-
-
-def decode(data: bytes) -> tuple[str | None, str]:
-    """Text from bytes: UTF-8 (with or without BOM), else the encoding
-    charset-normalizer detects. Returns (None, reason) for what is not text."""
-    if not data.strip():
-        return None, "empty file"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        pass  # UTF-16 with BOM: NUL bytes are expected, let detection handle it
-    elif b"\x00" in data[:8192]:
-        return None, "binary file (contains NUL bytes)"
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = _mostly_utf8(data) or _detected(data)
-        if text is None:
-            return None, "not text in any known encoding"
-    if not text.strip():
-        return None, "empty file"
-    return text, ""
+        # O_NONBLOCK: should a FIFO have taken the file's place since stat,
+        # opening it must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        yield _cannot_open(path, exc, origin)
+        return
+    skips, problem = 0, ""
+    with open(fd, "rb") as raw:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            yield Skipped(_shown(path), "not a regular file", origin)
+            return
+        stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        try:
+            for number, record in _records(stream, ext, progress, lambda: raw.tell() / (st.st_size or 1)):
+                single = number == 0
+                article = record if isinstance(record, Skipped) else to_article(
+                    record, default_id if single else f"{default_id}#{number}", origin)
+                if isinstance(article, Article):
+                    yield article
+                    continue
+                skips += 1
+                if skips <= MAX_SKIPS_LISTED:
+                    where = _shown(path) if single else f"{_shown(path)}:{number}"
+                    yield Skipped(where, article if isinstance(article, str) else article.reason)
+        except _Unreadable as exc:
+            problem = str(exc)
+    if skips > MAX_SKIPS_LISTED:
+        yield Skipped(_shown(path), f"{skips - MAX_SKIPS_LISTED:,} more records skipped "
+                                   f"(the first {MAX_SKIPS_LISTED} are listed)")
+    yield Skipped(_shown(path), problem, origin) if problem else FileRead(origin, _stamp(st))
 
 
-MAX_BAD_BYTES = 0.01
-"""UTF-8 text with at most this share of invalid bytes is read as UTF-8 (bad
-bytes become U+FFFD) rather than guessed to be in another encoding."""
+Record = tuple[int, object]
+"""(number, record): the record's line (JSON Lines) or place in its list
+(.json), 0 for the only record of a file; the record is parsed JSON, or a
+Skipped with the reason it could not be."""
 
 
-def _mostly_utf8(data: bytes) -> str | None:
-    text = data.decode("utf-8-sig", errors="replace")
-    bad = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
-    return text if bad <= MAX_BAD_BYTES * len(text) else None
+def _records(stream: BinaryIO, ext: str, progress: _Progress, fraction_read: Callable[[], float]) -> Iterator[Record]:
+    """A file's records, as its format says. Raises _Unreadable when the file
+    cannot be read (on)."""
+    if ext not in STREAMED:
+        text = _whole_text(stream)
+        if ext in (".txt", ".md"):
+            yield 0, _text_record(text)
+        else:
+            yield from _json_records(text, progress)
+        return
+    number = 0
+    try:
+        for number, line in _lines(_text_chunks(stream, lambda: progress.at(fraction_read()))):
+            yield number, _parsed(line)
+    except _Unreadable as exc:
+        raise _Unreadable(f"{exc} (after line {number})" if number else str(exc)) from None
+    if not number:
+        raise _Unreadable("empty file")
 
 
-def _detected(data: bytes) -> str | None:
-    best = from_bytes(data).best()
-    return None if best is None else str(best)
+def _read(stream: BinaryIO, size: int, whole: bool = True) -> bytes:
+    """`size` bytes of a file or what is left, or (not `whole`) as many as
+    one read of the file gives: a file cut short then gives all it has
+    before the error."""
+    try:
+        return stream.read(size) if whole else stream.read1(size)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise _Unreadable(f"corrupt gzip data: {exc}") from None
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror or exc}") from None
+
+
+def _whole_text(stream: BinaryIO) -> str:
+    """The text of a file read whole, up to MAX_FILE_BYTES."""
+    data = _read(stream, MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _Unreadable(f"over {MAX_FILE_BYTES // 2**20} MiB uncompressed, the limit for a "
+                          f".txt, .md or .json file (JSON Lines files have none)")
+    text = _decoder(data[:OPENING_BYTES]).decode(data, final=True)
+    if _BLANK.match(text).end() == len(text):
+        raise _Unreadable("empty file")
+    return text
+
+
+def _text_chunks(stream: BinaryIO, after_chunk: Callable[[], None]) -> Iterator[str]:
+    """The text of a file a chunk at a time, decompressing only as much; the
+    first chunk decides the encoding."""
+    decoder = None
+    while data := _read(stream, CHUNK_BYTES if decoder else OPENING_BYTES, whole=False):
+        decoder = decoder or _decoder(data)
+        yield decoder.decode(data)
+        after_chunk()
+    if decoder:
+        yield decoder.decode(b"", final=True)
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _decoder(opening: bytes) -> codecs.IncrementalDecoder:
+    """A decoder for a file from its opening bytes: UTF-8 (with or without
+    BOM), UTF-16 or -32 with a BOM,
+    else the encoding charset-normalizer detects. Raises _Unreadable for
+    what is not text. Bytes the encoding cannot decode become U+FFFD."""
+    encoding = next((name for bom, name in _BOMS if opening.startswith(bom)), None)
+    if encoding is None:
+        if b"\x00" in opening[:8192]:
+            raise _Unreadable("binary file (contains NUL bytes)")
+        if _mostly_utf8(opening):
+            encoding = "utf-8-sig"
+        else:
+            best = from_bytes(opening).best()
+            if best is None:
+                raise _Unreadable("not text in any known encoding")
+            encoding = best.encoding
+    return codecs.getincrementaldecoder(encoding)(errors="replace")
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """(A character cut at the end of `data` does not count.)"""
+    text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(data)
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    return bad <= MAX_BAD_BYTES * len(text)
+
+
+_BLANK = re.compile(r"\s*")
+"""Whitespace, matched as a run (four times as fast as searching for \\S)."""
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""What str.splitlines breaks lines at."""
 
 
 def _text_record(text: str) -> dict:
-    lines = text.strip().splitlines()
-    return {"title": lines[0].strip(), "body": "\n".join(lines[1:]).strip()}
+    """Title = the first non-empty line, body = the rest (its line breaks
+    made newlines), found without splitting the whole text into lines."""
+    text = text.strip()
+    first = _LINE_BREAK.search(text)
+    if first is None:
+        return {"title": text, "body": ""}
+    return {"title": text[: first.start()].strip(), "body": _LINE_BREAK.sub("\n", text[first.end():]).strip()}
 
 
-def _json_lines(text: str) -> Iterator[tuple[int, object]]:
-    """Records one line at a time. Lines end at "\n" only: JSON strings may
-    hold U+2028 and other characters `splitlines` would break a record at."""
-    for number, line in enumerate(io.StringIO(text, newline="\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, Skipped("", f"invalid JSON: {exc}")
+def _lines(chunks: Iterable[str]) -> Iterator[tuple[int, str | None]]:
+    """(line number, line) for each line of a text (given in chunks) that
+    holds more than whitespace. Lines end at "\n" only: JSON strings may hold
+    U+2028 and other characters `splitlines` would break a record at. A line
+    longer than MAX_RECORD_CHARS comes as None: it is dropped as it is read,
+    never held whole. Runs of blank lines are skipped a chunk at a time, not
+    a line at a time (a file may be a gigabyte of newlines)."""
+    number = 1
+    parts: list[str] = []  # the line so far, while it is not too long
+    size = 0  # its length
+    for chunk in chunks:
+        pos = 0
+        while pos < len(chunk):
+            if not size:  # between lines: skip blank ones
+                end = _BLANK.match(chunk, pos).end()
+                number += chunk.count("\n", pos, end)
+                pos = end
+                if pos == len(chunk):
+                    break
+            end = chunk.find("\n", pos)
+            stop = len(chunk) if end < 0 else end
+            size += stop - pos
+            if size <= MAX_RECORD_CHARS:
+                parts.append(chunk[pos:stop])
+            else:
+                parts.clear()
+            if end < 0:
+                break
+            yield number, "".join(parts) if size <= MAX_RECORD_CHARS else None
+            parts.clear()
+            size = 0
+            number += 1
+            pos = end + 1
+    if size:
+        yield number, "".join(parts) if size <= MAX_RECORD_CHARS else None
+
+
+def _parsed(text: str | None) -> object:
+    """A record from its JSON text, or a Skipped with the reason it is not one."""
+    if text is None or len(text) > MAX_RECORD_CHARS:
+        return Skipped("", f"longer than {MAX_RECORD_CHARS:,} characters, the limit for one record")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return Skipped("", "JSON nested too deeply")
+    except ValueError as exc:  # also numbers too long to convert
+        return Skipped("", f"invalid JSON: {exc}")
+
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[][{},"]', re.DOTALL)
+"""A string, or a character of JSON's structure; a lone quote is a string
+that does not end."""
+
+
+def _json_records(text: str, progress: _Progress) -> Iterator[Record]:
+    """The records of a .json file: the one object it holds, or each element
+    of its list. A list's elements are found by their brackets and commas
+    without parsing, then parsed one at a time: memory holds one record's
+    objects, whatever the list holds (parsed whole, 64 MiB of `[{},{},...]`
+    would take 1.4 GB)."""
+    start = _BLANK.match(text).end()
+    if text[start] != "[":
+        record = _parsed(text)
+        if isinstance(record, Skipped):
+            raise _Unreadable(record.reason)
+        yield 0, record
+        return
+    depth, begin, number = 0, start + 1, 0
+    for token in _JSON_TOKEN.finditer(text, start):
+        char = text[token.start()]
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == '"' and token.end() == token.start() + 1:
+            raise _Unreadable(f"invalid JSON: a string does not end (after element {number})")
+        if depth == 1 and char == "," or depth == 0:
+            element = text[begin : token.start()]
+            if number or char == "," or not _BLANK.fullmatch(element):  # [] holds no element
+                number += 1
+                yield number, _parsed(element)
+                if number % 200 == 0:
+                    progress.at(token.end() / len(text))
+            begin = token.end()
+        if depth == 0:
+            if char != "]" or _BLANK.match(text, token.end()).end() != len(text):
+                raise _Unreadable(f"invalid JSON: the list is not closed by its last ] (after element {number})")
+            return
+    raise _Unreadable(f"invalid JSON: the list does not end (after element {number})")
 
 
 def _simple(value: object) -> bool:
     if isinstance(value, float) and not math.isfinite(value):
         return False  # NaN and Infinity are not valid JSON for API clients
-    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= _MAX_EXTRA
+    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= MAX_FIELD_CHARS
+
+
+_VISIBLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+"""A character that shows: not whitespace, control or invisible formatting."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def to_article(record: object, default_id: str, origin: str = "") -> Article | str:
-    """An Article from a JSON-like record, or the reason it is not one."""
+    """An Article from a JSON-like record, or the reason it is not one. Every
+    string kept has lone surrogates (which JSON's \\ud800 escapes make, and
+    which cannot be encoded for the index, the API or a terminal) replaced
+    by U+FFFD."""
     if not isinstance(record, dict):
         return f"not a JSON object but {type(record).__name__}"
-    title = _text(record.get("title"))
-    body = _text(record.get("body") if record.get("body") is not None else record.get("text"))
+    fields: dict[str, str] = {}
+    for name, *aliases in (("id",), ("title",), ("body", "text"), ("lang", "language"), ("source",), ("url",), ("date",)):
+        key = next((k for k in (name, *aliases) if record.get(k) not in (None, "")), None)
+        if key is None:
+            continue
+        value = record[key]
+        if isinstance(value, (dict, list, bool)):
+            return f"{key} is not text but {type(value).__name__}"
+        fields[name] = _clean(str(value)).strip()
+    title = fields.get("title", "")
+    body = fields.get("body", "")
+    if not _VISIBLE.search(body):
+        body = ""
+    if not _VISIBLE.search(title):  # a title is what a result shows: use the opening of the body
+        title = body.partition("\n")[0][:200]
     if not title and not body:
         return "no title or body"
-    if not title:  # a title is what a result shows: use the opening of the body
-        title = body.strip().split("\n", 1)[0][:200]
-    record_id = record.get("id")
+    if len(title) + len(body) > MAX_ARTICLE_CHARS:
+        return f"title and body longer than {MAX_ARTICLE_CHARS:,} characters, the limit for one article"
+    doc_id = fields.get("id") or default_id
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"id longer than {MAX_ID_CHARS} characters"
+    if not _VISIBLE.search(doc_id) or _CONTROL.search(doc_id):
+        return f"id {doc_id!r} is not printable"
+    for name in ("lang", "source", "url", "date"):
+        if len(fields.get(name, "")) > MAX_FIELD_CHARS:
+            return f"{name} longer than {MAX_FIELD_CHARS:,} characters"
+    others = ((k, v) for k, v in record.items() if k not in _KNOWN_FIELDS and len(k) <= MAX_FIELD_CHARS and _simple(v))
     return Article(
-        id=str(record_id).strip() if record_id not in (None, "") else default_id,
+        id=doc_id,
         title=title,
         body=body,
-        lang=_text(record.get("lang") or record.get("language")) or None,
-        source=_text(record.get("source")),
-        url=_text(record.get("url")),
-        date=_text(record.get("date")),
-        extra={k: v for k, v in record.items() if k not in _KNOWN_FIELDS and _simple(v)},
+        lang=fields.get("lang") or None,
+        source=fields.get("source", ""),
+        url=fields.get("url", ""),
+        date=fields.get("date", ""),
+        extra={_clean(k): _clean(v) if isinstance(v, str) else v for k, v in itertools.islice(others, MAX_OTHER_FIELDS)},
         origin=origin,
     )
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return value.strip() if isinstance(value, str) else str(value).strip()
+def _clean(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)

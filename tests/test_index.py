@@ -273,3 +273,25 @@ def test_one_worker_builds_the_same_index_as_two(tmp_path):
     assert one.update([source], workers=1).added == 450
     two.update([source], workers=2)
     assert _index_contents(one._generation()) == _index_contents(two._generation())
+
+
+def test_articles_stay_unless_their_file_is_certainly_gone(tmp_path):
+    """A file that cannot even be checked (here a folder on its path turned
+    into a link that loops; an unreadable folder does the same for a user
+    other than root, see test_hostile_corpus) keeps its articles, through a
+    rebuild too; once the file is gone for certain they are removed."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    write_jsonl(folder / "sub" / "a.jsonl", [{"id": "a", "lang": "en", "title": "Alpha", "body": "Quay walls."}])
+    write_jsonl(folder / "b.jsonl", [{"id": "b", "lang": "en", "title": "Beta", "body": "Dock gates."}])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    (folder / "sub").rename(tmp_path / "away")
+    os.symlink("sub", folder / "sub")  # stat: "Too many levels of symbolic links"
+    for rebuild in (False, True):
+        report = ix.update([folder], rebuild=rebuild)
+        assert report.skipped == [(str(folder / "sub"), "symbolic link loop")]
+        assert all_ids(ix) == {"a", "b"}, rebuild
+    os.unlink(folder / "sub")
+    assert ix.update([folder]).removed == 1
+    assert all_ids(ix) == {"b"}
