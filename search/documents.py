@@ -70,7 +70,10 @@ MAX_BAD_BYTES = 0.01
 """UTF-8 text with at most this share of invalid bytes is read as UTF-8 (bad
 bytes become U+FFFD) rather than guessed to be in another encoding."""
 
-_KNOWN_FIELDS = {"id", "title", "body", "text", "lang", "language", "source", "url", "date"}
+_TEXT_FIELDS = {"id": "id", "title": "title", "body": "body", "text": "body", "lang": "lang", "language": "lang",
+                "source": "source", "url": "url", "date": "date"}
+"""Record fields read as text, and what they are (`text` is the body when
+there is no `body`)."""
 
 
 @dataclass
@@ -568,14 +571,13 @@ def to_article(record: object, default_id: str, origin: str = "") -> Article | s
     if not isinstance(record, dict):
         return f"not a JSON object but {type(record).__name__}"
     fields: dict[str, str] = {}
-    for name, *aliases in (("id",), ("title",), ("body", "text"), ("lang", "language"), ("source",), ("url",), ("date",)):
-        key = next((k for k in (name, *aliases) if record.get(k) not in (None, "")), None)
-        if key is None:
+    for key in _TEXT_FIELDS:
+        value = record.get(key)
+        if value is None or value == "" or _TEXT_FIELDS[key] in fields:
             continue
-        value = record[key]
         if isinstance(value, (dict, list, bool)):
             return f"{key} is not text but {type(value).__name__}"
-        fields[name] = _clean(str(value)).strip()
+        fields[_TEXT_FIELDS[key]] = _clean(str(value)).strip()
     title = fields.get("title", "")
     body = fields.get("body", "")
     if not _VISIBLE.search(body):
@@ -594,7 +596,7 @@ def to_article(record: object, default_id: str, origin: str = "") -> Article | s
     for name in ("lang", "source", "url", "date"):
         if len(fields.get(name, "")) > MAX_FIELD_CHARS:
             return f"{name} longer than {MAX_FIELD_CHARS:,} characters"
-    others = ((k, v) for k, v in record.items() if k not in _KNOWN_FIELDS and len(k) <= MAX_FIELD_CHARS and _simple(v))
+    others = ((k, v) for k, v in record.items() if k not in _TEXT_FIELDS and len(k) <= MAX_FIELD_CHARS and _simple(v))
     return Article(
         id=doc_id,
         title=title,
@@ -609,4 +611,8 @@ def to_article(record: object, default_id: str, origin: str = "") -> Article | s
 
 
 def _clean(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text)
+    try:
+        text.encode("utf-8")  # twice as fast as searching for surrogates
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
