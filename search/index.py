@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import shutil
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +35,7 @@ from whoosh.searching import Searcher
 
 from . import __version__
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
-from .documents import Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles
+from .documents import MAX_SKIPS_LISTED, Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
@@ -247,6 +248,7 @@ class Index:
         seen: dict[str, str] = {}
         files_read: set[str] = set()
         unread: set[str] = set()
+        duplicates: Counter[str] = Counter()  # per file
         writer = _LazyWriter(ix, workers)  # opened only once something changes
         try:
             for item in read_articles(roots, on_bytes, known):
@@ -264,8 +266,15 @@ class Index:
                     files_read.add(item.path)
                     if item.stamp:
                         stamps[item.path] = item.stamp
+                elif item.id in seen:
+                    duplicates[item.origin] += 1
+                    if duplicates[item.origin] <= MAX_SKIPS_LISTED:
+                        report.skipped.append((item.origin, f"duplicate id {item.id!r} (first seen in {seen[item.id]})"))
                 else:
                     self._index_article(writer, item, existing, seen, report)
+            report.skipped += [(origin, f"{count - MAX_SKIPS_LISTED:,} more duplicate ids (the first "
+                                        f"{MAX_SKIPS_LISTED} are listed)")
+                               for origin, count in duplicates.items() if count > MAX_SKIPS_LISTED]
             if carry_from is not None:
                 for article, fingerprint in _articles_from(carry_from, unread, seen):
                     writer.get().add((article, fingerprint))
@@ -287,9 +296,6 @@ class Index:
         return report
 
     def _index_article(self, writer, article: Article, existing: dict, seen: dict, report: IndexReport) -> None:
-        if article.id in seen:
-            report.skipped.append((article.origin, f"duplicate id {article.id!r} (first seen in {seen[article.id]})"))
-            return
         seen[article.id] = article.origin
         fingerprint = article.fingerprint()
         old = existing.get(article.id)

@@ -295,3 +295,15 @@ def test_articles_stay_unless_their_file_is_certainly_gone(tmp_path):
     os.unlink(folder / "sub")
     assert ix.update([folder]).removed == 1
     assert all_ids(ix) == {"b"}
+
+
+def test_duplicate_ids_of_one_file_are_listed_up_to_a_limit_then_counted(tmp_path):
+    """A small .gz of one record repeated would otherwise make a report line
+    per copy: gigabytes of report."""
+    source = write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "lang": "en", "title": f"T{n}", "body": "b"}
+                                                for n in range(350)])
+    report = Index(tmp_path / "ix").update([source])
+    assert report.added == 1
+    assert len(report.skipped) == 101
+    assert report.skipped[0] == (str(source), f"duplicate id 'x' (first seen in {source})")
+    assert report.skipped[-1] == (str(source), "249 more duplicate ids (the first 100 are listed)")
