@@ -7,7 +7,7 @@ import os
 import threading
 import tracemalloc
 
-from search import documents
+from search import documents, records
 from search.documents import Article, FileRead, Skipped, read_articles
 
 from .conftest import SEEDS, write_jsonl
@@ -197,8 +197,8 @@ def gzip_bomb(path, line: bytes, expanded: int) -> None:
 
 def test_whole_files_over_the_limit_are_skipped_before_being_read_whole(tmp_path):
     gzip_bomb(tmp_path / "bomb.txt.gz", b"\n", 2 * 2**30)
-    gzip_bomb(tmp_path / "bomb.json.gz", b"[1,", documents.MAX_FILE_BYTES + 2**20)
-    (tmp_path / "big.md").write_bytes(b"x" * (documents.MAX_FILE_BYTES + 1))
+    gzip_bomb(tmp_path / "bomb.json.gz", b"[1,", records.MAX_FILE_BYTES + 2**20)
+    (tmp_path / "big.md").write_bytes(b"x" * (records.MAX_FILE_BYTES + 1))
     tracemalloc.start()
     try:
         items = list(read_articles([tmp_path]))
@@ -207,12 +207,12 @@ def test_whole_files_over_the_limit_are_skipped_before_being_read_whole(tmp_path
         tracemalloc.stop()
     reason = "over 64 MiB uncompressed, the limit for a .txt, .md or .json file (JSON Lines files have none)"
     assert reasons_in(tmp_path, items) == {"bomb.txt.gz": reason, "bomb.json.gz": reason, "big.md": reason}
-    assert peak < 1.5 * documents.MAX_FILE_BYTES, f"{peak / 2**20:.0f} MiB"
+    assert peak < 1.5 * records.MAX_FILE_BYTES, f"{peak / 2**20:.0f} MiB"
 
 
 def test_json_lines_are_streamed_and_a_line_over_the_limit_is_dropped_as_it_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(documents, "CHUNK_BYTES", 1000)  # the long line spans many chunks
-    monkeypatch.setattr(documents, "MAX_RECORD_CHARS", 5000)
+    monkeypatch.setattr(records, "CHUNK_BYTES", 1000)  # the long line spans many chunks
+    monkeypatch.setattr(records, "MAX_RECORD_CHARS", 5000)
     with gzip.open(tmp_path / "a.jsonl.gz", "wt", encoding="utf-8") as out:
         out.write(json.dumps({"id": "one", "title": "One", "body": "x" * 4000}) + "\n\n\n")
         out.write(json.dumps({"id": "long", "title": "Long", "body": "y" * 6000}) + "\n")
@@ -372,11 +372,12 @@ def test_a_file_that_vanishes_or_changes_kind_after_listing_is_skipped(tmp_path)
 
 
 def test_progress_counts_stored_bytes_as_records_are_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(documents, "CHUNK_BYTES", 4096)
-    records = [{"id": f"r{n}", "title": f"T{n}", "body": os.urandom(500).hex()} for n in range(200)]
+    monkeypatch.setattr(records, "OPENING_BYTES", 4096)
+    monkeypatch.setattr(records, "CHUNK_BYTES", 4096)
+    rows = [{"id": f"r{n}", "title": f"T{n}", "body": os.urandom(500).hex()} for n in range(200)]
     with gzip.open(tmp_path / "a.jsonl.gz", "wt", encoding="utf-8") as out:
-        out.writelines(json.dumps(r) + "\n" for r in records)
-    write_jsonl(tmp_path / "b.jsonl", records)
+        out.writelines(json.dumps(r) + "\n" for r in rows)
+    write_jsonl(tmp_path / "b.jsonl", rows)
     (tmp_path / "skip.png").write_bytes(b"x" * 100)
     steps: list[int] = []
     items = read_articles([tmp_path], on_bytes=steps.append)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from search.documents import MAX_FILE_BYTES
+from search.records import MAX_FILE_BYTES
 from search.index import Index
 from search.searching import search
 from web import create_app
