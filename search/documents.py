@@ -1,30 +1,55 @@
 """Articles and reading them from files.
 
 `read_articles(paths)` walks files and folders and yields an `Article` for
-every record it can read and a `Skipped` (with the reason) for everything it
-cannot, so one bad file never stops a batch.
+every record it can read and a `Skipped` (with the reason) for every file,
+folder or record it cannot, so no file, name or record ever stops a run.
+
+Only regular files are opened, and `records.py` reads each within limits, so
+memory stays bounded whatever the files hold.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
-import io
 import hashlib
+import itertools
 import json
 import math
 import os
-import zlib
+import re
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
-from charset_normalizer import from_bytes
+from .records import BadRecord, Unreadable, records
 
 FORMATS = (".txt", ".md", ".json", ".jsonl", ".ndjson")
 """File types read as articles, each also gzip-compressed (name ending .gz)."""
 
-_KNOWN_FIELDS = {"id", "title", "body", "text", "lang", "language", "source", "url", "date"}
-_MAX_EXTRA = 1000  # longest simple value kept from an unknown field
+MAX_ARTICLE_CHARS = 1_000_000
+"""Most characters of title and body together, 30 times the longest real
+article (34,000): this bounds the work of analyzing, storing and showing one
+article."""
+MAX_ID_CHARS = 512
+"""Longest id: an article's address (/articles/<id>) must fit in a request
+line of 16 KB even with every character percent-encoded."""
+MAX_FIELD_CHARS = 2000
+"""Longest source, url, date or lang (a record with a longer one is skipped),
+and longest other field kept (longer ones are left out): these are stored
+and sent with the article, and real ones are short."""
+MAX_OTHER_FIELDS = 50
+"""Other simple fields kept from a record (the first ones), for the same
+reason."""
+MAX_SKIPS_LISTED = 100
+"""Skipped records of one file listed one by one; the rest are counted in one
+line, so a file of a million bad lines does not make a report of a million."""
+
+_TEXT_FIELDS = {"id": "id", "title": "title", "body": "body", "text": "body", "lang": "lang", "language": "lang",
+                "source": "source", "url": "url", "date": "date"}
+"""Record fields read as text, and what they are (`text` is the body when
+there is no `body`)."""
 
 
 @dataclass
@@ -63,7 +88,12 @@ class Article:
 @dataclass
 class Skipped:
     path: str
+    """The file, folder or record (`file:line`), printable: bytes of a name
+    that are not UTF-8 are shown as backslash escapes."""
     reason: str
+    unread: str = ""
+    """The real path of a file or folder that exists but could not be read to
+    its end: the index keeps the articles it had from there."""
 
 
 Stamp = tuple[int, int, int, int]
@@ -93,25 +123,51 @@ class FileUnchanged:
 Item = Article | Skipped | FileRead | FileUnchanged
 
 
-def file_stamp(path: Path) -> Stamp | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
+def _stamp(st: os.stat_result) -> Stamp:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def article_files(root: Path) -> Iterator[Path]:
+def is_gone(path: str | os.PathLike) -> bool:
+    """Whether a file positively no longer exists. A file that cannot be
+    checked (a folder on the way is unreadable, a link loops) is not gone:
+    its articles must not be removed for that."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno in (errno.ENOENT, errno.ENOTDIR)
+    return False
+
+
+def article_files(root: Path) -> Iterator[Path | Skipped]:
     """The files under a folder, recursively and in a stable order, skipping
-    hidden files and folders."""
-    if root.is_file():
+    hidden files and folders. Folders that cannot be listed, links to folders
+    (not followed: they could loop) and folder names that are not UTF-8 come
+    as Skipped."""
+    if not root.is_dir():
         yield root
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
+        yield from map(_unlisted, errors)
+        errors.clear()
+        folders = []
+        for name in sorted(d for d in dirnames if not d.startswith(".")):
+            path = Path(dirpath, name)
+            if _not_utf8(name):
+                yield Skipped(_shown(path), "name is not valid UTF-8")
+            elif path.is_symlink():
+                yield Skipped(_shown(path), "link to a folder: not followed")
+            else:
+                folders.append(name)
+        dirnames[:] = folders
         for name in sorted(filenames):
             if not name.startswith("."):
                 yield Path(dirpath, name)
+    yield from map(_unlisted, errors)
+
+
+def _unlisted(exc: OSError) -> Skipped:
+    return Skipped(_shown(exc.filename), f"cannot read folder: {exc.strerror}", os.path.realpath(exc.filename))
 
 
 def read_articles(
@@ -121,25 +177,36 @@ def read_articles(
 ) -> Iterator[Item]:
     """Yield articles, skips and file-done markers for files and folders.
 
-    `on_bytes(n)` is called with the size of each file once it is read, for
-    progress bars (see `total_bytes`). A file whose absolute path `known`
-    maps to its current stamp is not read: FileUnchanged stands for it.
+    `on_bytes(n)` is called with the bytes of each file as stored, as its
+    records are read, for progress bars (see `total_bytes`). A file whose
+    absolute path `known` maps to its current stamp is not read:
+    FileUnchanged stands for it.
     """
     known = known or {}
     for root in map(Path, paths):
-        if not root.exists():
-            yield Skipped(str(root), "no such file or folder")
+        try:
+            folder = stat.S_ISDIR(os.stat(root).st_mode)
+        except OSError as exc:
+            yield _cannot_open(root, exc, os.path.realpath(root))
             continue
-        base = root.parent if root.is_file() else root
+        base = root if folder else root.parent
         for path in article_files(root):
-            stamp = file_stamp(path)
-            progress = _Progress(on_bytes, stamp[0] if stamp else 0)
-            origin = str(path.resolve())
-            if stamp is not None and known.get(origin) == stamp:
-                yield FileUnchanged(origin, stamp)
+            if isinstance(path, Skipped):
+                yield path
             else:
-                yield from _read_file(path, base, progress, stamp)
-            progress.at(1.0)
+                yield from _read_path(path, base, on_bytes, known)
+
+
+def total_bytes(paths: Iterable[str | os.PathLike]) -> int:
+    return sum(_size(p) for root in map(Path, paths) if root.exists()
+               for p in article_files(root) if isinstance(p, Path))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class _Progress:
@@ -156,15 +223,31 @@ class _Progress:
             self.done = now
 
 
-def total_bytes(paths: Iterable[str | os.PathLike]) -> int:
-    return sum(_size(p) for root in map(Path, paths) if root.exists() for p in article_files(root))
+def _shown(path: str | os.PathLike) -> str:
+    """A path as text that can be printed and written as JSON: bytes of a
+    name that are not UTF-8 become backslash escapes (b"\\xff" -> "\\\\xff")."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_utf8(name: str) -> bool:
+    """Python gives bytes of a file name that are not UTF-8 as lone
+    surrogates; such a name cannot be stored in the index, nor found again."""
+    return _SURROGATE.search(name) is not None
+
+
+def _cannot_open(path: Path, exc: OSError, unread: str = "") -> Skipped:
+    """The Skipped for a path that stat or open failed on. A file that is
+    gone takes its articles with it; one that exists keeps them (`unread`)."""
+    if exc.errno == errno.ELOOP:
+        reason = "symbolic link loop"
+    elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        reason, unread = ("broken symbolic link" if path.is_symlink() else "no such file or folder"), ""
+    else:
+        reason = f"cannot read: {exc.strerror or exc}"
+    return Skipped(_shown(path), reason, unread)
 
 
 def _format(path: Path) -> tuple[str, bool]:
@@ -175,142 +258,133 @@ def _format(path: Path) -> tuple[str, bool]:
     return os.path.splitext(name)[1], compressed
 
 
-def _read_file(path: Path, base: Path, progress: _Progress, stamp: Stamp | None) -> Iterator[Item]:
-    ext, compressed = _format(path)
-    if ext not in FORMATS:
-        yield Skipped(str(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
-        return
+def _read_path(path: Path, base: Path, on_bytes: Callable[[int], None] | None,
+               known: Mapping[str, Stamp]) -> Iterator[Item]:
+    """One file's items. Only regular files are opened (a FIFO or a device
+    could block the run forever), after following links."""
     try:
-        data = path.read_bytes()
-        if compressed:
-            data = gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        yield Skipped(str(path), f"cannot read: {exc.strerror or exc}" if isinstance(exc, OSError) else f"corrupt gzip data: {exc}")
+        st = os.stat(path)
+    except OSError as exc:
+        yield _cannot_open(path, exc, os.path.realpath(path))
         return
-    text, problem = decode(data)
-    del data  # a large file's text is held once, not twice
-    if text is None:
-        yield Skipped(str(path), problem)
-        return
+    progress = _Progress(on_bytes, st.st_size)
+    origin = os.path.realpath(path)
+    ext, compressed = _format(path)
+    if _not_utf8(origin):
+        yield Skipped(_shown(path if _not_utf8(str(path)) else origin), "name is not valid UTF-8")
+    elif ext not in FORMATS:
+        yield Skipped(_shown(path), f"not an article file (reads {', '.join(FORMATS)} and .gz)")
+    elif not stat.S_ISREG(st.st_mode):
+        yield Skipped(_shown(path), "not a regular file", origin)
+    elif known.get(origin) == _stamp(st):
+        yield FileUnchanged(origin, _stamp(st))
+    else:
+        yield from _read_file(path, base, origin, progress)
+    progress.at(1.0)
+
+
+def _read_file(path: Path, base: Path, origin: str, progress: _Progress) -> Iterator[Item]:
+    """The articles of a regular file, then FileRead once it was read to its
+    end; a file that could not be read to its end gives a Skipped instead
+    (after the articles read before the problem), so the index keeps the
+    articles it had from it."""
+    ext, compressed = _format(path)
     rel = path.relative_to(base).as_posix()
     default_id = rel[: -len(ext) - (3 if compressed else 0)]
-    origin = str(path.resolve())
-    count = 1
-    if ext in (".txt", ".md"):
-        records: Iterable[tuple[int, object]] = [(0, _text_record(text))]
-        single = True
-    elif ext == ".json":
-        try:
-            loaded = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Skipped(str(path), f"invalid JSON: {exc}")
-            return
-        single = not isinstance(loaded, list)
-        records = enumerate([loaded] if single else loaded, 1)
-        count = 1 if single else len(loaded)
-    else:
-        records = _json_lines(text)
-        single = False
-        count = text.count("\n") + 1
-    for number, record in records:
-        if number % 200 == 0:
-            progress.at(number / count)
-        where = str(path) if single else f"{path}:{number}"
-        if isinstance(record, Skipped):
-            yield Skipped(where, record.reason)
-            continue
-        article = to_article(record, default_id if single else f"{default_id}#{number}", origin)
-        if isinstance(article, str):
-            yield Skipped(where, article)
-        else:
-            yield article
-    yield FileRead(origin, stamp)
-
-
-def decode(data: bytes) -> tuple[str | None, str]:
-    """Text from bytes: UTF-8 (with or without BOM), else the encoding
-    charset-normalizer detects. Returns (None, reason) for what is not text."""
-    if not data.strip():
-        return None, "empty file"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        pass  # UTF-16 with BOM: NUL bytes are expected, let detection handle it
-    elif b"\x00" in data[:8192]:
-        return None, "binary file (contains NUL bytes)"
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = _mostly_utf8(data) or _detected(data)
-        if text is None:
-            return None, "not text in any known encoding"
-    if not text.strip():
-        return None, "empty file"
-    return text, ""
-
-
-MAX_BAD_BYTES = 0.01
-"""UTF-8 text with at most this share of invalid bytes is read as UTF-8 (bad
-bytes become U+FFFD) rather than guessed to be in another encoding."""
-
-
-def _mostly_utf8(data: bytes) -> str | None:
-    text = data.decode("utf-8-sig", errors="replace")
-    bad = text.count("\ufffd") - data.decode("utf-8-sig", errors="ignore").count("\ufffd")
-    return text if bad <= MAX_BAD_BYTES * len(text) else None
-
-
-def _detected(data: bytes) -> str | None:
-    best = from_bytes(data).best()
-    return None if best is None else str(best)
-
-
-def _text_record(text: str) -> dict:
-    lines = text.strip().splitlines()
-    return {"title": lines[0].strip(), "body": "\n".join(lines[1:]).strip()}
-
-
-def _json_lines(text: str) -> Iterator[tuple[int, object]]:
-    """Records one line at a time. Lines end at "\n" only: JSON strings may
-    hold U+2028 and other characters `splitlines` would break a record at."""
-    for number, line in enumerate(io.StringIO(text, newline="\n"), 1):
-        if not line.strip():
-            continue
+        # O_NONBLOCK: should a FIFO have taken the file's place since stat,
+        # opening it must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        yield _cannot_open(path, exc, origin)
+        return
+    skips, problem = 0, ""
+    with open(fd, "rb") as raw:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            yield Skipped(_shown(path), "not a regular file", origin)
+            return
+        stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, Skipped("", f"invalid JSON: {exc}")
+            for number, record in records(stream, ext, progress.at, lambda: raw.tell() / (st.st_size or 1)):
+                single = number == 0
+                article = record.reason if isinstance(record, BadRecord) else to_article(
+                    record, default_id if single else f"{default_id}#{number}", origin)
+                if isinstance(article, Article):
+                    yield article
+                    continue
+                skips += 1
+                if skips <= MAX_SKIPS_LISTED:
+                    yield Skipped(_shown(path) if single else f"{_shown(path)}:{number}", article)
+        except Unreadable as exc:
+            problem = str(exc)
+    if skips > MAX_SKIPS_LISTED:
+        yield Skipped(_shown(path), f"{skips - MAX_SKIPS_LISTED:,} more records skipped "
+                                   f"(the first {MAX_SKIPS_LISTED} are listed)")
+    yield Skipped(_shown(path), problem, origin) if problem else FileRead(origin, _stamp(st))
 
 
 def _simple(value: object) -> bool:
     if isinstance(value, float) and not math.isfinite(value):
         return False  # NaN and Infinity are not valid JSON for API clients
-    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= _MAX_EXTRA
+    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= MAX_FIELD_CHARS
+
+
+_VISIBLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+"""A character that shows: not whitespace, control or invisible formatting."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def to_article(record: object, default_id: str, origin: str = "") -> Article | str:
-    """An Article from a JSON-like record, or the reason it is not one."""
+    """An Article from a JSON-like record, or the reason it is not one. Every
+    string kept has lone surrogates (which JSON's \\ud800 escapes make, and
+    which cannot be encoded for the index, the API or a terminal) replaced
+    by U+FFFD."""
     if not isinstance(record, dict):
         return f"not a JSON object but {type(record).__name__}"
-    title = _text(record.get("title"))
-    body = _text(record.get("body") if record.get("body") is not None else record.get("text"))
+    fields: dict[str, str] = {}
+    for key in _TEXT_FIELDS:
+        value = record.get(key)
+        if value is None or value == "" or _TEXT_FIELDS[key] in fields:
+            continue
+        if isinstance(value, (dict, list, bool)):
+            return f"{key} is not text but {type(value).__name__}"
+        fields[_TEXT_FIELDS[key]] = _clean(str(value)).strip()
+    title = fields.get("title", "")
+    body = fields.get("body", "")
+    if not _VISIBLE.search(body):
+        body = ""
+    if not _VISIBLE.search(title):  # a title is what a result shows: use the opening of the body
+        title = body.partition("\n")[0][:200]
     if not title and not body:
         return "no title or body"
-    if not title:  # a title is what a result shows: use the opening of the body
-        title = body.strip().split("\n", 1)[0][:200]
-    record_id = record.get("id")
+    if len(title) + len(body) > MAX_ARTICLE_CHARS:
+        return f"title and body longer than {MAX_ARTICLE_CHARS:,} characters, the limit for one article"
+    doc_id = fields.get("id") or default_id
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"id longer than {MAX_ID_CHARS} characters"
+    if not _VISIBLE.search(doc_id) or _CONTROL.search(doc_id):
+        return f"id {doc_id!r} is not printable"
+    for name in ("lang", "source", "url", "date"):
+        if len(fields.get(name, "")) > MAX_FIELD_CHARS:
+            return f"{name} longer than {MAX_FIELD_CHARS:,} characters"
+    others = ((k, v) for k, v in record.items() if k not in _TEXT_FIELDS and len(k) <= MAX_FIELD_CHARS and _simple(v))
     return Article(
-        id=str(record_id).strip() if record_id not in (None, "") else default_id,
+        id=doc_id,
         title=title,
         body=body,
-        lang=_text(record.get("lang") or record.get("language")) or None,
-        source=_text(record.get("source")),
-        url=_text(record.get("url")),
-        date=_text(record.get("date")),
-        extra={k: v for k, v in record.items() if k not in _KNOWN_FIELDS and _simple(v)},
+        lang=fields.get("lang") or None,
+        source=fields.get("source", ""),
+        url=fields.get("url", ""),
+        date=fields.get("date", ""),
+        extra={_clean(k): _clean(v) if isinstance(v, str) else v for k, v in itertools.islice(others, MAX_OTHER_FIELDS)},
         origin=origin,
     )
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    return value.strip() if isinstance(value, str) else str(value).strip()
+def _clean(text: str) -> str:
+    try:
+        text.encode("utf-8")  # twice as fast as searching for surrogates
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text

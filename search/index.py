@@ -37,7 +37,9 @@ from whoosh.searching import Searcher
 
 from . import __version__
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
-from .documents import Article, FileRead, FileUnchanged, Skipped, Stamp, read_articles, total_bytes
+from .documents import (
+    MAX_SKIPS_LISTED, Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
+)
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
@@ -294,21 +296,26 @@ class Index:
         carry_from: Path | None = None,
     ) -> IndexReport:
         """Index the articles under `roots` into `gen`. A rebuild (`carry_from`
-        the live generation) keeps the articles of files it could not read."""
+        the live generation) keeps the articles of the files and folders it
+        could not read."""
         report = IndexReport()
         ix = whoosh.index.open_dir(str(gen))
         existing = {} if fresh else _existing(ix)
         known = {} if fresh else _read_stamps(gen)
-        stamps = {path: stamp for path, stamp in known.items() if os.path.exists(path)}
+        stamps = {path: stamp for path, stamp in known.items() if not is_gone(path)}
         by_origin: dict[str, list[str]] | None = None
         seen: dict[str, str] = {}
         files_read: set[str] = set()
+        unread: set[str] = set()
+        duplicates: Counter[str] = Counter()  # per file
         writer = progress.writer = _LazyWriter(ix, workers, progress.report)  # opened only once something changes
         carried: Counter = Counter()
         try:
             for item in read_articles(roots, progress.read, known):
                 if isinstance(item, Skipped):
                     report.skipped.append((item.path, item.reason))
+                    if item.unread:
+                        unread.add(item.unread)
                 elif isinstance(item, FileUnchanged):
                     report.files_unchanged += 1
                     by_origin = by_origin or _ids_by_origin(existing)
@@ -319,11 +326,17 @@ class Index:
                     files_read.add(item.path)
                     if item.stamp:
                         stamps[item.path] = item.stamp
+                elif item.id in seen:
+                    duplicates[item.origin] += 1
+                    if duplicates[item.origin] <= MAX_SKIPS_LISTED:
+                        report.skipped.append((item.origin, f"duplicate id {item.id!r} (first seen in {seen[item.id]})"))
                 else:
                     self._index_article(writer, item, existing, seen, report)
+            report.skipped += [(origin, f"{count - MAX_SKIPS_LISTED:,} more duplicate ids (the first "
+                                        f"{MAX_SKIPS_LISTED} are listed)")
+                               for origin, count in duplicates.items() if count > MAX_SKIPS_LISTED]
             if carry_from is not None:
-                unreadable = {str(Path(path).resolve()) for path, _ in report.skipped}
-                for article, fingerprint in _articles_from(carry_from, unreadable, seen):
+                for article, fingerprint in _articles_from(carry_from, unread, seen):
                     writer.add((article, fingerprint))
                     carried[article.lang] += 1
                     report.unchanged += 1
@@ -346,9 +359,6 @@ class Index:
         return report
 
     def _index_article(self, writer, article: Article, existing: dict, seen: dict, report: IndexReport) -> None:
-        if article.id in seen:
-            report.skipped.append((article.origin, f"duplicate id {article.id!r} (first seen in {seen[article.id]})"))
-            return
         seen[article.id] = article.origin
         fingerprint = article.fingerprint()
         old = existing.get(article.id)
@@ -538,7 +548,7 @@ def _field_analysis(name: str) -> WordTerms:
 
 STAMPS = "files.json"
 """In each generation: the stamp of every file as it was when indexed, so a
-later run need not read files that have not changed (see documents.file_stamp).
+later run need not read files that have not changed (see documents.Stamp).
 Written after the index commits: a stamp never vouches for a change that was
 not committed."""
 
@@ -576,15 +586,17 @@ def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
         return dict(zip(ids, zip(prints, origins)))
 
 
-def _articles_from(gen: Path, origins: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:
-    """The articles (with fingerprints) of a generation that came from `origins`."""
+def _articles_from(gen: Path, paths: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:
+    """The articles (with fingerprints) of a generation that came from the
+    files `paths`, or from files under the folders `paths`."""
+    folders = tuple(path + os.sep for path in paths)
     with whoosh.index.open_dir(str(gen)).reader() as reader:
         if not reader.doc_count_all():
             return
         origin_of = reader.column_reader("origin")
         fingerprint_of = reader.column_reader("fingerprint")
         for docnum in reader.all_doc_ids():
-            if origin_of[docnum] in origins:
+            if origin_of[docnum] in paths or origin_of[docnum].startswith(folders):
                 article = stored_article(reader.stored_fields(docnum))
                 if article.id not in skip_ids:
                     article.origin = origin_of[docnum]
@@ -593,15 +605,17 @@ def _articles_from(gen: Path, origins: set[str], skip_ids: dict) -> Iterator[tup
 
 def _removed(existing: dict, seen: dict, files_read: set[str], roots: list[Path]) -> list[str]:
     """Ids no longer in the file they came from, or whose file is gone (under a
-    folder that was indexed). Articles of files that could not be read stay."""
-    folders = tuple(str(r.resolve()) + os.sep for r in roots if r.is_dir())
-    files = {str(r.resolve()) for r in roots if not r.is_dir()}
+    folder that was indexed). Articles of files that could not be read, or
+    not even checked (in a folder that cannot be listed), stay."""
+    real = [(os.path.realpath(root), os.path.isdir(root)) for root in roots]
+    folders = tuple(path + os.sep for path, folder in real if folder)
+    files = {path for path, folder in real if not folder}
     gone: list[str] = []
     for doc_id, (_, origin) in existing.items():
         if doc_id in seen:
             continue
         under_roots = origin.startswith(folders) or origin in files
-        if origin in files_read or (under_roots and not os.path.exists(origin)):
+        if origin in files_read or (under_roots and is_gone(origin)):
             gone.append(doc_id)
     return gone
 

@@ -2,9 +2,9 @@
 version checks and one writer at a time."""
 
 import fcntl
-import os
 import gzip
 import json
+import os
 from itertools import groupby
 
 import pytest
@@ -314,3 +314,37 @@ def test_progress_moves_while_a_segment_is_written(tmp_path, monkeypatch):
     again: list[Progress] = []
     Index(tmp_path / "ix").update([tmp_path / "in"], on_progress=again.append)  # unchanged: nothing to write
     assert again[-1].done == again[-1].total and [e.phase for e in again][-1] == "done"
+
+
+def test_articles_stay_unless_their_file_is_certainly_gone(tmp_path):
+    """A file that cannot even be checked (here a folder on its path turned
+    into a link that loops; an unreadable folder does the same for a user
+    other than root, see test_hostile_corpus) keeps its articles, through a
+    rebuild too; once the file is gone for certain they are removed."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    write_jsonl(folder / "sub" / "a.jsonl", [{"id": "a", "lang": "en", "title": "Alpha", "body": "Quay walls."}])
+    write_jsonl(folder / "b.jsonl", [{"id": "b", "lang": "en", "title": "Beta", "body": "Dock gates."}])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder])
+    (folder / "sub").rename(tmp_path / "away")
+    os.symlink("sub", folder / "sub")  # stat: "Too many levels of symbolic links"
+    for rebuild in (False, True):
+        report = ix.update([folder], rebuild=rebuild)
+        assert report.skipped == [(str(folder / "sub"), "symbolic link loop")]
+        assert all_ids(ix) == {"a", "b"}, rebuild
+    os.unlink(folder / "sub")
+    assert ix.update([folder]).removed == 1
+    assert all_ids(ix) == {"b"}
+
+
+def test_duplicate_ids_of_one_file_are_listed_up_to_a_limit_then_counted(tmp_path):
+    """A small .gz of one record repeated would otherwise make a report line
+    per copy: gigabytes of report."""
+    source = write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "lang": "en", "title": f"T{n}", "body": "b"}
+                                                for n in range(350)])
+    report = Index(tmp_path / "ix").update([source])
+    assert report.added == 1
+    assert len(report.skipped) == 101
+    assert report.skipped[0] == (str(source), f"duplicate id 'x' (first seen in {source})")
+    assert report.skipped[-1] == (str(source), "249 more duplicate ids (the first 100 are listed)")
