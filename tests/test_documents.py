@@ -195,16 +195,21 @@ def gzip_bomb(path, line: bytes, expanded: int) -> None:
     path.write_bytes(member * (expanded // len(chunk)))
 
 
+def read_with_peak_memory(folder) -> tuple[list, int]:
+    """Everything read from `folder`, and the most memory Python held meanwhile."""
+    tracemalloc.start()
+    try:
+        items = list(read_articles([folder]))
+        return items, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_whole_files_over_the_limit_are_skipped_before_being_read_whole(tmp_path):
     gzip_bomb(tmp_path / "bomb.txt.gz", b"\n", 2 * 2**30)
     gzip_bomb(tmp_path / "bomb.json.gz", b"[1,", records.MAX_FILE_BYTES + 2**20)
     (tmp_path / "big.md").write_bytes(b"x" * (records.MAX_FILE_BYTES + 1))
-    tracemalloc.start()
-    try:
-        items = list(read_articles([tmp_path]))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    items, peak = read_with_peak_memory(tmp_path)
     reason = "over 64 MiB uncompressed, the limit for a .txt, .md or .json file (JSON Lines files have none)"
     assert reasons_in(tmp_path, items) == {"bomb.txt.gz": reason, "bomb.json.gz": reason, "big.md": reason}
     assert peak < 1.5 * records.MAX_FILE_BYTES, f"{peak / 2**20:.0f} MiB"
@@ -226,12 +231,7 @@ def test_a_newline_bomb_in_json_lines_is_read_in_bounded_chunks(tmp_path):
     gzip_bomb(tmp_path / "a.jsonl.gz", b"\n", 64 * 2**20)
     with (tmp_path / "a.jsonl.gz").open("ab") as out:
         out.write(gzip.compress(b'{"id": "end", "title": "End", "body": "after the newlines"}\n'))
-    tracemalloc.start()
-    try:
-        items = list(read_articles([tmp_path]))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    items, peak = read_with_peak_memory(tmp_path)
     assert [(i.id, i.title) for i in items if isinstance(i, Article)] == [("end", "End")]
     assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB"
 
