@@ -480,30 +480,6 @@ def fts5(docs: Sequence[dict]) -> Iterator[Top]:
 # -- stemming variants ---------------------------------------------------------------
 
 
-class UnionStem(Filter):
-    """Every distinct stem of several stemming filters at the word's position
-    (the first filter's being the primary one), to test emitting both. It is
-    pickled into the variant's index as a class of this script, so such an
-    index opens only here."""
-
-    is_morph = True
-
-    def __init__(self, *stemmers: Filter):
-        self.stemmers = stemmers
-
-    def terms(self, word: str) -> list[str]:
-        stems: list[str] = []
-        for stemmer in self.stemmers:
-            stems += [stem for stem in stemmer.terms(word) if stem not in stems]
-        return stems
-
-    def __call__(self, tokens):
-        for t in tokens:
-            for stem in self.terms(t.text):
-                t.text = stem
-                yield t
-
-
 class NoStem(Filter):
     """Words as they are: the "none" variant."""
 
@@ -518,10 +494,13 @@ class NoStem(Filter):
 
 VARIANTS: dict[str, dict[str, Callable[[], Filter]]] = {
     "ar": {
-        "light": ArabicLightStem,
+        "lucene": lambda: ArabicLightStem(min_stem=2, nisba_min_stem=2, unprefixed=False),
+        "light3": lambda: ArabicLightStem(min_stem=3, nisba_min_stem=3, unprefixed=False),
+        "light3/4": lambda: ArabicLightStem(min_stem=3, nisba_min_stem=4, unprefixed=False),
+        "light3+whole": lambda: ArabicLightStem(min_stem=3, nisba_min_stem=3, unprefixed=True),
+        "light3/4+whole": lambda: ArabicLightStem(min_stem=3, nisba_min_stem=4, unprefixed=True),
         "snowball": lambda: SnowballStem("arabic"),
         "none": NoStem,
-        "light+snowball": lambda: UnionStem(ArabicLightStem(), SnowballStem("arabic")),
     },
     "nl": {
         "dutch+dutch_porter": lambda: SnowballStem("dutch", "dutch_porter"),
@@ -533,8 +512,31 @@ VARIANTS: dict[str, dict[str, Callable[[], Filter]]] = {
 
 def describe(stemmer: Filter) -> str:
     """A stemming step's identity, to mark the variant the product uses now."""
-    parts = getattr(stemmer, "algorithms", None) or getattr(stemmer, "stemmers", None) or ()
+    parts = getattr(stemmer, "algorithms", None) or getattr(stemmer, "stemmers", None) or vars(stemmer).values()
     return f"{type(stemmer).__name__}({', '.join(map(str, parts))})" if parts else type(stemmer).__name__
+
+
+PAIRS = Path(__file__).with_name("arabic-pairs.jsonl")
+"""800 pairs of Arabic words that Lucene's light stemmer conflates, each
+labelled "related" (a reader searching one is served by the other: clitics,
+number, gender, close derivations) or "unrelated" (القوات "the forces" /
+قوية "strong")."""
+
+
+def conflation(stemmer: Filter) -> dict:
+    """How many labelled pairs share an index term under `stemmer`: unrelated
+    ones (over-conflation, lower is better) and related ones (what light
+    stemming is for, higher is better). Pairs with a query stopword are left
+    out: queries never search for those."""
+    stopwords = analysis._normalized_stopwords("ar")
+    pairs = [json.loads(line) for line in PAIRS.read_text("utf-8").splitlines() if line.strip()]
+    pairs = [p for p in pairs if p["a"] not in stopwords and p["b"] not in stopwords]
+    out = {}
+    for label in ("unrelated", "related"):
+        labelled = [p for p in pairs if p["label"] == label]
+        shared = sum(bool(set(stemmer.terms(p["a"])) & set(stemmer.terms(p["b"]))) for p in labelled)
+        out[label] = {"n": len(labelled), "sharing_a_term": shared, "share": round(shared / len(labelled), 3)}
+    return out
 
 
 @contextlib.contextmanager
@@ -715,6 +717,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                 s: {**summary(rs), **(paired(rs, variant_ranks[lang][current][s]) if current else {})}
                 for s, rs in sets.items()
             }
+            if lang == "ar":
+                table[name]["conflation"] = conflation(VARIANTS[lang][name]())
         return {"current": current, "results": table}
 
     return {
@@ -786,11 +790,15 @@ def print_report(results: dict) -> None:
     if results["variants"]:
         print("\nStemming variants of our analyzer, one index per variant with that language's articles only")
         print("(* = current; +/- = queries the variant ranks the target higher/lower than the current one)")
+        print("(Arabic: unrelated/related = labelled word pairs of bench/arabic-pairs.jsonl sharing an index term)")
         print(f"{'lang':<5}{'variant':<21}{'A S@10':>7}{'MRR':>6}{'+/-':>9}{'B S@10':>9}{'MRR':>6}{'+/-':>9}")
         for lang, table in results["variants"].items():
             for name, v in table["results"].items():
                 mark = "*" if name == table["current"] else " "
                 cells = "".join(f"{_cell(v[s]):>13}{'+%d/-%d' % (v[s].get('better', 0), v[s].get('worse', 0)):>9}" for s in ("A", "B"))
+                pairs = v.get("conflation")
+                if pairs:
+                    cells += "   unrelated {unrelated[sharing_a_term]}/{unrelated[n]}, related {related[sharing_a_term]}/{related[n]}".format(**pairs)
                 print(f"{lang:<5}{mark}{name:<20}{cells}")
 
     print(f"\nOurs against the reference (A: baseline, B: fts5): queries ours ranks higher / lower, "

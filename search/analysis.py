@@ -24,7 +24,7 @@ from whoosh.analysis import Filter, RegexTokenizer, Token
 
 from .languages import ANALYZED, LANGUAGES, NEUTRAL
 
-ANALYZER_VERSION = f"4+snowball-{Stemmer.version()}"
+ANALYZER_VERSION = f"5+snowball-{Stemmer.version()}"
 
 # Combining marks that belong inside words: Latin diacritics (decomposed text),
 # Arabic harakat, superscript alef and Quranic annotation marks. Python's \w does
@@ -212,38 +212,64 @@ class SnowballStem(Filter):
 class ArabicLightStem(Filter):
     """A light Arabic stemmer after Lucene's (Larkey et al.'s "light10"),
     extended with the conjunction + preposition + article combinations
-    (وبال, ولل, فبال…) that Lucene's list misses. Strips at most one prefix and
-    then suffixes while at least two letters remain; bare ب ك ل ف are never
-    stripped, so words such as بطاطس stay whole.
+    (وبال, ولل, فبال…) that Lucene's list misses, and made more precise.
+
+    It strips at most one prefix (bare ب ك ل ف never, so بطاطس stays whole),
+    then suffixes while at least `min_stem` letters remain: Lucene's two
+    conflated القوات "the forces" with قوية "strong" and القوى "the powers"
+    (all قو). The nisba and feminine endings ي and يه need `nisba_min_stem`
+    letters left, which keeps الدولي "international" apart from الدول "the
+    states" while قوية and قوي (strong, f. and m.) still meet.
+
+    With `unprefixed`, each word is also indexed, at the same position, as it
+    is without its prefix (القوات and والقوات: قوات), the first and primary
+    term (used in phrases): a query word then matches both, and an article
+    with the word in the same form, whatever its clitics, scores higher than
+    one with only the light stem in common (the rarer term weighs more).
+    bench/evaluate.py and bench/arabic-pairs.jsonl measure the choice.
     """
 
     is_morph = True
     PREFIXES = ("وبال", "وكال", "فبال", "ولل", "فلل", "وال", "بال", "كال", "فال", "لل", "ال", "و")
     SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+    NISBA = ("يه", "ي")
+
+    def __init__(self, min_stem: int = 3, nisba_min_stem: int = 4, unprefixed: bool = True):
+        self.min_stem, self.nisba_min_stem, self.unprefixed = min_stem, nisba_min_stem, unprefixed
 
     @classmethod
-    def stem(cls, word: str) -> str:
+    def without_prefix(cls, word: str) -> str:
         for prefix in cls.PREFIXES:
             if word.startswith(prefix):
                 if prefix == "و":
-                    if len(word) >= 4:
-                        word = word[1:]
-                elif len(word) >= len(prefix) + 2:
-                    word = word[len(prefix):]
-                break
-        for suffix in cls.SUFFIXES:
-            if word.endswith(suffix) and len(word) >= len(suffix) + 2:
+                    return word[1:] if len(word) >= 4 else word
+                return word[len(prefix):] if len(word) >= len(prefix) + 2 else word
+        return word
+
+    def stem(self, word: str) -> str:
+        """The light stem."""
+        word = self.without_prefix(word)
+        for suffix in self.SUFFIXES:
+            least = self.nisba_min_stem if suffix in self.NISBA else self.min_stem
+            if word.endswith(suffix) and len(word) >= len(suffix) + least:
                 word = word[: -len(suffix)]
         return word
 
     def terms(self, word: str) -> list[str]:
-        """The word's stem (numbers stay as they are)."""
-        return [word if word[:1].isdecimal() else self.stem(word)]
+        """The word's terms, primary first (numbers stay as they are)."""
+        if word[:1].isdecimal():
+            return [word]
+        stem = self.stem(word)
+        if not self.unprefixed:
+            return [stem]
+        whole = self.without_prefix(word)
+        return [whole] if whole == stem else [whole, stem]
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for t in tokens:
-            t.text = self.terms(t.text)[0]
-            yield t
+            for term in self.terms(t.text):
+                t.text = term
+                yield t
 
 
 def _normalizers():

@@ -119,3 +119,31 @@ def test_word_at_a_time_analysis_equals_the_analyzer_on_real_articles(lang):
 )
 def test_word_at_a_time_analysis_equals_the_analyzer_on_any_text(lang, text):
     assert word_terms(lang).postings(words(text)) == analyzer_postings(lang, text)
+
+
+def shared(lang: str, a: str, b: str) -> bool:
+    return bool(set(terms(lang, a)) & set(terms(lang, b)))
+
+
+@pytest.mark.parametrize("word, unrelated", [
+    ("القوات", "قوة"),  # the forces / strength: a 2-letter stem (قو) is not stripped to
+    ("القوات", "قوية"),  # the forces / strong
+    ("القوات", "القوى"),  # the forces / the powers
+    ("الدولي", "الدول"),  # international / the states: nisba ي kept on a 3-letter stem
+    ("عمان", "عمه"),  # Oman / his uncle
+])
+def test_arabic_stemming_keeps_unrelated_words_apart(word, unrelated):
+    assert not shared("ar", word, unrelated)
+
+
+@pytest.mark.parametrize("word, related", [
+    ("القوات", "وللقوات"), ("قوية", "قوي"), ("الحرية", "الحريات"), ("الدولة", "دول"), ("المدارس", "مدارسها"),
+])
+def test_arabic_stemming_still_joins_forms_of_one_word(word, related):
+    assert shared("ar", word, related)
+
+
+def test_an_arabic_word_is_also_indexed_as_written_without_its_prefix():
+    """The rarer, more precise term first (phrases use it); the light stem beside it."""
+    assert terms("ar", "والحريات") == ["حريات", "حري"]
+    assert terms("ar", "الحريات", mode="query") == ["حريات", "حري"]
