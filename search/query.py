@@ -26,7 +26,7 @@ from .analysis import analyzer_for, exact_analyzer
 from .errors import BadQuery, EmptyQuery, QueryTooLong, UnknownLanguage
 from .languages import resolve
 from .limits import Limits
-from .ranking import STOPWORD_LIKELIHOOD, BestOf
+from .ranking import STOPWORD_LIKELIHOOD, BestOf, Proximity
 
 MIN_PREFIX = 2
 EXACT_PHRASE_BOOST = 2.0
@@ -39,6 +39,12 @@ EXACT_WORD_BOOST = 1.0
 """Weight of a word matched exactly as typed, on top of its stemmed match."""
 SHORT_QUERY = 4
 """Up to this many words, articles with all of them get their score doubled."""
+PROXIMITY_BOOST = 1.0
+"""Weight of the bonus for a query's words standing together in the body
+(ranking.Proximity; titles are short, their words always stand close): the
+phrase adds the mean of its words' scores. Chosen on bench/evaluate.py and
+bench/questions.py (see bench/README.md): twice as much put unrelated
+articles with the words close together above better matches."""
 
 TEXT_SCOPES = {"text": ("title", "body"), "title": ("title",), "body": ("body",)}
 FILTER_FIELDS = ("lang", "source")
@@ -166,8 +172,7 @@ def parse(
     # A language left with exclusions only (its words were all stopwords
     # there: "في -من" in Arabic) would match every article without them.
     parts = {lang: q for lang, q in parts.items() if _has_positive(q)}
-    if not strict:
-        parts = {lang: _best_match(q) for lang, q in parts.items()}
+    parts = {lang: _ranked(q, lang, strict) for lang, q in parts.items()}
     return ParsedQuery(parts, words, typed)
 
 
@@ -273,21 +278,58 @@ def _has_positive(q: wq.Query) -> bool:
     return True
 
 
-def _best_match(q: wq.Query) -> wq.Query:
+def _ranked(q: wq.Query, lang: str, strict: bool) -> wq.Query:
+    """Words that are all wanted (typed side by side, or joined by an explicit
+    AND) ranked: implicitly joined ones as a best match (see _best_match),
+    and either way with a bonus where they stand close together."""
+    if not isinstance(q, wq.And):
+        return q
+    words = [s for s in q.subqueries if _has_positive(s)]
+    ranked = q if strict else _best_match(q, words)
+    bonus = _proximity(words, lang)
+    return wq.AndMaybe(ranked, bonus) if bonus else ranked
+
+
+def _best_match(q: wq.And, words: list[wq.Query]) -> wq.Query:
     """Implicit conjunction ("us troops iraq") as a ranked match of any of the
     words: articles with more of the words, and rarer ones, rank first, and for
     short queries articles with all the words are strongly preferred. Filters
     and exclusions stay strict."""
-    if not isinstance(q, wq.And):
-        return q
-    strict = [s for s in q.subqueries if not _has_positive(s)]
-    words = [s for s in q.subqueries if _has_positive(s)]
     if len(words) < 2:
         return q
+    strict = [s for s in q.subqueries if not _has_positive(s)]
     ranked: wq.Query = wq.Or(words)
     if len(words) <= SHORT_QUERY:
         ranked = wq.Or([wq.And(words), ranked])
     return wq.And([ranked, *strict]) if strict else ranked
+
+
+def _proximity(words: list[wq.Query], lang: str) -> wq.Query | None:
+    """A bonus for articles where consecutive plain words of the query stand
+    close together, in the order typed or not (see ranking.Proximity); a
+    phrase, wildcard or group between words starts another run of them."""
+    body = f"body_{lang}"
+    runs: list[list[tuple[str, ...]]] = [[]]
+    for sub in words:
+        terms = _word_terms(sub, body)
+        if terms:
+            runs[-1].append(terms)
+        elif runs[-1]:
+            runs.append([])
+    bonuses = [Proximity(body, tuple(run), PROXIMITY_BOOST) for run in runs if len(run) > 1]
+    if not bonuses:
+        return None
+    return bonuses[0] if len(bonuses) == 1 else wq.Or(bonuses)
+
+
+def _word_terms(q: wq.Query, fieldname: str) -> tuple[str, ...] | None:
+    """The terms of a query for one word (its alternative stems) in
+    `fieldname`; None for a phrase, a wildcard, a filter or a group."""
+    leaves = list(q.leaves())
+    if any(not isinstance(leaf, wq.Term) for leaf in leaves):
+        return None
+    terms = tuple(sorted({leaf.text for leaf in leaves if leaf.fieldname == fieldname}))
+    return terms or None
 
 
 def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:

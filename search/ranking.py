@@ -7,6 +7,7 @@ Whoosh-specific, like index.py, query.py and searching.py.
 
 from __future__ import annotations
 
+import heapq
 import math
 import operator
 import threading
@@ -24,6 +25,7 @@ from whoosh.searching import Searcher
 
 from .limits import Deadline
 from .phrases import occurrences
+from .proximity import WINDOW, closeness
 
 
 class LanguageBM25F(scoring.BM25F):
@@ -127,6 +129,38 @@ class _BestOfMatcher(UnionMatcher):
             return (a if a.id() < b.id() else b).score()
         sa, sb = a.score(), b.score()
         return max(sa, sb) + self.tiebreak * min(sa, sb)
+
+
+class Proximity(wq.Query):
+    """A bonus for documents where consecutive words of a query stand close
+    together in field `fieldname` (see proximity.py): for each pair of them,
+    the closeness of their nearest occurrences, times the mean of the two
+    words' scores there. `words` holds each word's terms (its alternative
+    stems), in the order typed.
+
+    Only ever the bonus side of an AndMaybe: it is worked out for the
+    PROXIMITY_DOCS best documents of the other side (a second ranking
+    phase), so reading positions costs the same whatever a query matches."""
+
+    def __init__(self, fieldname: str, words: tuple[tuple[str, ...], ...], boost: float = 1.0):
+        self.fieldname, self.words, self.boost = fieldname, words, boost
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and (self.fieldname, self.words, self.boost) == (other.fieldname, other.words, other.boost)
+
+    def __hash__(self) -> int:
+        return hash((self.fieldname, self.words, self.boost))
+
+    def __repr__(self) -> str:
+        return f"Proximity({self.fieldname!r}, {self.words!r}, boost={self.boost:g})"
+
+
+PROXIMITY_DOCS = 50
+"""Documents, best first, whose word positions are read for the proximity
+bonus: a full page at most. Reading positions costs a posting block per
+document and word (on 50k articles, +4 ms a two-word search at 50
+documents, +7 ms at 200), and the first results are where order matters;
+the evaluations gave the same figures for 30 to 200."""
 
 
 STOPWORD_LIKELIHOOD = 0.5
@@ -263,8 +297,7 @@ class _Scoring:
             return _boosted(self._and(q.subqueries), q.boost)
         if type(q) is wq.AndMaybe:
             a = self.scores(q.a)
-            # An exact-form phrase bonus counts only where `a` matches: check it there.
-            b = self._phrase(q.b, among=a) if isinstance(q.b, wq.Phrase) else self.scores(q.b)
+            b = self._bonus(q.b, among=a)
             if not b:
                 return a
             out = dict(a)
@@ -371,6 +404,43 @@ class _Scoring:
             if occurrences([_decoded(p[d]) for p in per_word], q.slop):
                 found[d] = q.boost * sum(scores[d] for scores in word_scores)
         return found
+
+    def _bonus(self, q: wq.Query, among: Scores) -> Scores:
+        """What `q` adds to the documents of `among` (the bonus side of an
+        AndMaybe): phrases and proximity only need checking there."""
+        if isinstance(q, wq.Phrase):
+            return self._phrase(q, among=among)
+        if isinstance(q, Proximity):
+            return self._proximity(q, among=among)
+        if type(q) is wq.Or and all(isinstance(s, (wq.Phrase, Proximity)) for s in q.subqueries):
+            return _boosted(_sum([self._bonus(s, among) for s in q.subqueries]), q.boost)
+        return self.scores(q)
+
+    def _proximity(self, q: Proximity, among: Scores) -> Scores:
+        """The proximity bonus of the best PROXIMITY_DOCS documents of `among`."""
+        docs = sorted(heapq.nlargest(PROXIMITY_DOCS, among, key=among.__getitem__))
+        words = [self._word_in(q.fieldname, terms, docs) for terms in q.words]
+        self.deadline.check()
+        found: Scores = {}
+        for (first, first_scores), (second, second_scores) in zip(words, words[1:]):
+            for d in first.keys() & second.keys():
+                near = closeness(first[d], second[d], WINDOW)
+                if near:
+                    found[d] = found.get(d, 0.0) + near * (first_scores[d] + second_scores[d]) / 2
+        return _boosted(found, q.boost)
+
+    def _word_in(self, fieldname: str, terms: tuple[str, ...], docs: list[int]) -> tuple[dict[int, list[int]], Scores]:
+        """Where a word (any of its terms) stands in each of `docs` that has
+        it in `fieldname`, and its score there."""
+        positions: dict[int, list[int]] = {}
+        scores: Scores = {}
+        for term in terms:
+            term_scores = self._term(wq.Term(fieldname, term))
+            holding = [d for d in docs if d in term_scores]
+            for d, value in self._positions(fieldname, term, holding).items():
+                positions[d] = sorted(positions.get(d, []) + _decoded(value))
+                scores[d] = max(scores.get(d, 0.0), term_scores[d])
+        return positions, scores
 
     def _positions(self, fieldname: str, word: str, docs: list[int]) -> dict[int, bytes]:
         """The encoded positions of a word in each of `docs` (sorted; each

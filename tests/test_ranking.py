@@ -11,7 +11,8 @@ from search.index import INDEXED_LANGUAGES, build_schema
 from search.query import parse
 from search.errors import SearchTimeout
 from search.limits import Deadline
-from search.ranking import LanguageBM25F, score_all
+from search.proximity import closeness
+from search.ranking import PROXIMITY_DOCS, LanguageBM25F, Proximity, score_all
 
 ARTICLES = [
     ("de", "Truppen verlassen den Irak", "Die amerikanischen Truppen verlassen den Irak. Die Soldaten gehen nach Hause."),
@@ -55,10 +56,19 @@ def whoosh_scores(searcher, q) -> dict[int, float]:
     return dict(searcher.search(q, limit=None).items())
 
 
+def without_proximity(q: wq.Query) -> wq.Query:
+    """The query without its proximity bonuses, which are ours alone (Whoosh
+    has no such query: test_proximity_bonus_is_its_definition checks them)."""
+    if isinstance(q, wq.AndMaybe) and isinstance(q.b, (Proximity, wq.Or)) and all(
+            isinstance(x, Proximity) for x in ([q.b] if isinstance(q.b, Proximity) else q.b.subqueries)):
+        return without_proximity(q.a)
+    return q.apply(without_proximity)
+
+
 @pytest.mark.parametrize("text", QUERIES)
 def test_scores_are_whooshs_own(segmented, text):
     parsed = parse(text, INDEXED_LANGUAGES)
-    for q in (parsed.query, parsed.combined({"de": 0.5, "nl": 0.25, "en": 0.8})):  # with boosted languages
+    for q in map(without_proximity, (parsed.query, parsed.combined({"de": 0.5, "nl": 0.25, "en": 0.8}))):
         expected = whoosh_scores(segmented, q)
         assert expected or text == "nichts"
         assert score_all(segmented, q) == pytest.approx(expected, rel=1e-12)
@@ -119,3 +129,54 @@ def test_weighting_a_language_scales_its_articles_scores_and_keeps_their_order(s
     plain, weighted = score_all(segmented, parsed.query), score_all(segmented, parsed.combined(weights))
     lang = {d: segmented.stored_fields(d)["lang"] for d in plain}
     assert weighted == pytest.approx({d: s * weights[lang[d]] for d, s in plain.items()}, rel=1e-12)
+
+
+@settings(max_examples=400)
+@given(st.lists(st.integers(0, 40), max_size=6, unique=True).map(sorted),
+       st.lists(st.integers(0, 40), max_size=6, unique=True).map(sorted), st.integers(1, 10))
+def test_closeness_is_its_definition(first, second, window):
+    """The closest pair: 1/d² with the second word d positions after the
+    first, 1/(d+1)² the other way round, nothing beyond the window."""
+    values = [1 / (b - a) ** 2 if b > a else 1 / (a - b + 1) ** 2 for a in first for b in second if a != b and abs(a - b) <= window]
+    assert closeness(first, second, window) == pytest.approx(max(values, default=0.0))
+
+
+def test_proximity_bonus_is_its_definition(wordy):
+    """For the best PROXIMITY_DOCS documents: for each consecutive pair of
+    words, the closeness of their positions in the text times the mean of
+    their scores there."""
+    words = (("harbour",), ("crane",), ("storm",))
+    base = wq.Or([wq.Term("body_en", w[0]) for w in words])
+    bonus = Proximity("body_en", words, 1.5)
+    with_bonus, without = score_all(wordy, wq.AndMaybe(base, bonus)), score_all(wordy, base)
+    top = sorted(without, key=without.__getitem__, reverse=True)[:PROXIMITY_DOCS]
+    scores = {w: score_all(wordy, wq.Term("body_en", w[0])) for w in words}
+    expected = dict(without)
+    for d in top:
+        text = wordy.stored_fields(d)["body"].split()
+        at = {w: [i for i, x in enumerate(text) if x == w[0]] for w in words}
+        expected[d] += 1.5 * sum(closeness(at[a], at[b]) * (scores[a][d] + scores[b][d]) / 2
+                                 for a, b in zip(words, words[1:]) if at[a] and at[b])
+    assert with_bonus == pytest.approx(expected, rel=1e-12)
+    assert sum(with_bonus[d] > without[d] for d in top) > len(top) // 2  # the bonus was given, and often
+
+
+def test_words_standing_together_rank_first_the_phrase_before_all(tmp_path):
+    from search.index import Index
+    from search.searching import search
+
+    from .conftest import write_jsonl
+
+    filler = "the report said that officials met on monday to discuss the plans for the coming year"
+    bodies = {  # all of one length: only where the words stand differs
+        "scattered": f"harbour the old near {filler} {filler} crane",
+        "near": f"{filler} crane near the old harbour {filler}",
+        "reversed": f"{filler} the crane harbour old near {filler}",
+        "phrase": f"{filler} the harbour crane old near {filler}",
+    }
+    (tmp_path / "in").mkdir()
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": i, "lang": "en", "title": "News", "body": b} for i, b in bodies.items()])
+    ix = Index(tmp_path / "ix")
+    ix.update([tmp_path / "in"])
+    with ix.searcher() as s:
+        assert [h.id for h in search(s, "harbour crane").results] == ["phrase", "reversed", "near", "scattered"]
