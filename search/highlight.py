@@ -41,10 +41,22 @@ class Wanted:
     def matches(self, terms: Collection[str]) -> bool:
         """Whether a word with these terms is one the query looks for
         (on its own: phrases are matched where they stand)."""
-        return not self.terms.isdisjoint(terms) or any(p.match(t) for p in self.patterns for t in terms)
+        if not self.terms.isdisjoint(terms):
+            return True
+        return bool(self.patterns) and any(p.match(t) for p in self.patterns for t in terms)
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.phrases or self.patterns)
+
+
+Words = tuple[list[re.Match], list[str]]
+"""A text's words as found, and as strings."""
+
+
+def split(text: str) -> Words:
+    """A text's words, as the analyzers' tokenizer finds them."""
+    tokens = list(_WORD.finditer(text))
+    return tokens, list(map(re.Match.group, tokens))
 
 
 class WordFinder:
@@ -58,12 +70,12 @@ class WordFinder:
         self.judged: set[str] = set()
         self.found: set[str] = set()
 
-    def spans(self, text: str) -> list[Span]:
-        """Character spans of the words of `text` that the query looks for."""
+    def spans(self, text: str, words: Words | None = None) -> list[Span]:
+        """Character spans of the words of `text` that the query looks for
+        (`words`: the text's words, when they are known already)."""
         if not self.wanted:
             return []
-        tokens = list(_WORD.finditer(text))
-        words = list(map(re.Match.group, tokens))
+        tokens, words = words or split(text)
         new = set(words) - self.judged
         self.found.update(w for w in new if self.wanted.matches(self.terms_of(w)))
         self.judged |= new
