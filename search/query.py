@@ -88,7 +88,8 @@ class ParsedQuery:
     parts: dict[str, wq.Query]
     """The query as built for each language ("*" for one that applies to all)."""
     words: list[str] = field(default_factory=list)
-    """The plain words typed (not phrases, patterns or filters), for spelling suggestions."""
+    """The plain words typed (not phrases, patterns or filters) for spelling
+    suggestions; a half-typed last word (see `typing`) is not among them."""
     typed: list[str] = field(default_factory=list)
     """Every word typed in words and phrases, as evidence of the query's language."""
 
@@ -133,6 +134,7 @@ def parse(
     languages: tuple[str, ...],
     source_lookup: Callable[[str], str] = lambda s: s,
     limits: Limits = Limits(),
+    typing: bool = False,
 ) -> ParsedQuery:
     """Parse user text into a query over `languages`' fields.
 
@@ -146,14 +148,23 @@ def parse(
     half-typed "Truppen AND") is left out, and a `?` or `*` that cannot be a
     wildcard is punctuation. BadQuery is raised only for what cannot run
     (nothing to search for, an unknown language, too long, too many words).
+
+    With `typing` (the reader is still typing), a last word not yet followed
+    by a space may be unfinished: it also stands for the most frequent words
+    it begins (see Completion).
     """
-    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace()).strip()
+    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    unfinished = typing and not text[-1:].isspace()
+    text = text.strip()
     _check_length(text, limits.query_chars)
     text = _wildcards(text)
     if not text.strip():
         raise EmptyQuery("Type at least one word to search for.")
     syntax = _syntax(text)
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
+    if unfinished and (half_typed := _last_word(syntax, text)) is not None:
+        syntax = _completing(syntax, half_typed)
+        words.pop()  # no spelling suggestion for a word not yet typed out
     typed = _typed_words(syntax)
     wanted = " ".join(_typed_words(_without_exclusions(syntax)))
     strict = bool(_EXPLICIT_AND.search(text))
@@ -196,6 +207,38 @@ def word_likelihoods(reader, parsed: ParsedQuery, min_docs: int) -> dict[str, li
             likelihoods.append((found + 0.5) / (docs + 1))
         out[lang] = likelihoods
     return out
+
+
+class Completion(wq.Prefix):
+    """A half-typed last word (searching as you type): as well as itself, the
+    most frequent indexed words that begin with it (searching._expanded
+    chooses them, from the spelling tables), so "Bundesreg" finds the
+    Bundesregierung while it is typed, where an explicit wildcard would stand
+    for every such word or be refused."""
+
+
+def _last_word(syntax: wq.Query, text: str) -> wq.Term | None:
+    """The word the text ends with, if it is a plain word (not in a phrase,
+    not a filter, not excluded) that could be unfinished."""
+    leaves = list(syntax.leaves())
+    last = leaves[-1] if leaves else None
+    if not isinstance(last, wq.Term) or last.fieldname not in TEXT_SCOPES or not text.endswith(last.text):
+        return None
+    excluded = {id(leaf) for node in _nodes(syntax) if isinstance(node, wq.Not) for leaf in node.leaves()}
+    return None if id(last) in excluded or len(last.text) < MIN_PREFIX else last
+
+
+def _nodes(q: wq.Query):
+    yield q
+    for child in q.children():
+        yield from _nodes(child)
+
+
+def _completing(syntax: wq.Query, word: wq.Term) -> wq.Query:
+    """The syntax tree with `word` standing for itself or its completions."""
+    if syntax is word:
+        return wq.Or([word, Completion(word.fieldname, word.text)])
+    return syntax.apply(lambda child: _completing(child, word))
 
 
 def _check_length(text: str, limit: int) -> None:
@@ -343,6 +386,8 @@ def _expand(q: wq.Query, ctx: _Context) -> wq.Query | None:
         if q.fieldname in FILTER_FIELDS:
             return _filter(q.fieldname, q.text, ctx)
         return _word(q.text, q.fieldname, ctx, q.boost)
+    if isinstance(q, Completion):
+        return _completion(q, ctx)
     if isinstance(q, (wq.Prefix, wq.Wildcard)):
         return _pattern(q, ctx)
     if q is wq.NullQuery:
@@ -439,6 +484,21 @@ def _pattern(q: wq.Prefix | wq.Wildcard, ctx: _Context) -> wq.Query:
     # `exact` holds every language: keep to this language's articles, so the
     # match counts once per article.
     return wq.And([pattern, _filter_term("lang", ctx.lang)])
+
+
+COMPLETE_FROM = 3
+"""Letters a half-typed word needs (not counting an Arabic article ال) before
+it stands for its completions: two letters say little, and stand for the
+commonest words of the index (the most costly to search)."""
+
+
+def _completion(q: Completion, ctx: _Context) -> wq.Query | None:
+    """A half-typed word's completions, among words as written (`exact`),
+    in this language's articles; none for a fragment that says too little."""
+    folded = _fold(q.text)
+    if len(folded.removeprefix("ال")) < COMPLETE_FROM:
+        return None
+    return wq.And([Completion("exact", folded, boost=q.boost), _filter_term("lang", ctx.lang)])
 
 
 def _fold(fragment: str) -> str:

@@ -21,19 +21,21 @@ from whoosh.searching import Searcher
 from .analysis import exact_analyzer, word_terms
 from .errors import BadQuery, UnknownLanguage
 from .documents import Article
-from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet
+from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet, split
 from .index import INDEXED_LANGUAGES
 from .languages import NEUTRAL, resolve
 from .limits import Deadline, Limits
-from .query import ParsedQuery, parse, word_likelihoods
+from .query import Completion, ParsedQuery, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .results import Hit, SearchResults
 from .segments import spelling_tables
-from .spelling import SpellingTable, respellings
+from .spelling import SpellingTable, completions, respellings
 
 MIN_LANGUAGE_DOCS = 100
 """Below this many articles a language's word statistics are too thin to weigh
 a query by; such languages always count fully."""
+COMPLETIONS = 10
+"""Words a half-typed word stands for while the reader types: the most frequent."""
 SUGGEST_BELOW = 3
 """Offer a spelling suggestion when a query finds fewer results than this."""
 
@@ -48,11 +50,14 @@ def search(
     snippets: bool = True,
     limits: Limits = Limits(),
     deadline: Deadline | None = None,
+    typing: bool = False,
 ) -> SearchResults:
     """Search every language at once (or only `lang`), best matches first.
     Without `snippets` every hit's snippet is empty, which saves analyzing the
     hits' text when only ids and scores are wanted. `deadline` (by default
-    `limits.seconds` from now) bounds everything the search does."""
+    `limits.seconds` from now) bounds everything the search does. With
+    `typing` (results as the reader types), a last word not yet followed by
+    a space is also read as the beginning of a longer one."""
     deadline = deadline or Deadline(limits.seconds)
     if page < 1:
         raise BadQuery("page must be 1 or more.")
@@ -67,12 +72,12 @@ def search(
     lookup = _source_lookup(searcher)
     source = lookup(source) if source else None
     languages = (code,) if code else INDEXED_LANGUAGES
-    parsed = parse(text, languages, lookup, limits)
+    parsed = parse(text, languages, lookup, limits, typing)
     query = _expanded(searcher, _weighted(searcher, parsed), limits.expansions, deadline)
     scores = score_all(searcher, query, deadline)
     everywhere = scores
     if code:  # the language facet counts the query's matches in every language
-        everywhere_query = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup, limits))
+        everywhere_query = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup, limits, typing))
         everywhere = score_all(searcher, _expanded(searcher, everywhere_query, limits.expansions, deadline), deadline)
     found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
@@ -86,7 +91,7 @@ def search(
         hits.append(_hit(searcher.stored_fields(-d), score, highlighter))
     suggestion = None
     if total < SUGGEST_BELOW and not deadline.passed():
-        suggestion = _suggest(searcher, text, parsed.words, total, languages, lookup, limits, deadline)
+        suggestion = _suggest(searcher, text, parsed.words, total, languages, lookup, limits, deadline, typing)
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
 
 
@@ -99,7 +104,8 @@ def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
 
 def _expanded(searcher: Searcher, q: wq.Query, limit: int, deadline: Deadline) -> wq.Query:
     """The query with each wildcard replaced by the words it stands for in
-    the index, so that they are scored like any word. Each language's part
+    the index, and each half-typed word by its COMPLETIONS most frequent
+    completions, so that they are scored like any word. Each language's part
     of a query has the same wildcards: each is expanded once."""
     done: dict[tuple, wq.Query] = {}
 
@@ -108,7 +114,10 @@ def _expanded(searcher: Searcher, q: wq.Query, limit: int, deadline: Deadline) -
             return node.apply(expand)
         key = (type(node), node.fieldname, node.text, node.boost)
         if key not in done:
-            words = _expansion(searcher.reader(), node, limit, deadline)
+            if isinstance(node, Completion):
+                words = completions(node.text, spelling_tables(searcher.reader()), COMPLETIONS)
+            else:
+                words = _expansion(searcher.reader(), node, limit, deadline)
             done[key] = wq.Or([wq.Term(node.fieldname, w) for w in words], boost=node.boost) if words else wq.NullQuery
         return done[key]
 
@@ -220,7 +229,8 @@ class _Highlighter:
             exact = self.wanted.get("exact", Wanted())
             self.finders[lang] = (WordFinder(terms_of(lang), in_lang), WordFinder(terms_of(NEUTRAL), exact))
         in_lang, exact = self.finders[lang]
-        return sorted(set(in_lang.spans(text)) | set(exact.spans(text)))
+        words = split(text)
+        return sorted(set(in_lang.spans(text, words)) | set(exact.spans(text, words)))
 
 
 def terms_of(lang: str) -> Callable[[str], tuple[str, ...]]:
@@ -278,7 +288,7 @@ def _respelling(reader, tables: list[SpellingTable], word: str) -> str | None:
     return None
 
 
-def _suggest(searcher, text, words, total, languages, lookup, limits: Limits, deadline: Deadline) -> str | None:
+def _suggest(searcher, text, words, total, languages, lookup, limits: Limits, deadline: Deadline, typing: bool) -> str | None:
     """A respelling of the query from words in the index, when one finds more;
     None when there is none, or no time left to look."""
     reader = searcher.reader()
@@ -294,7 +304,7 @@ def _suggest(searcher, text, words, total, languages, lookup, limits: Limits, de
     if suggestion == text:
         return None
     try:
-        query = _expanded(searcher, parse(suggestion, languages, lookup, limits).query, limits.expansions, deadline)
+        query = _expanded(searcher, parse(suggestion, languages, lookup, limits, typing).query, limits.expansions, deadline)
         found = len(score_all(searcher, query, deadline))
     except BadQuery:  # SearchTimeout included: the results stand without a suggestion
         return None

@@ -1,5 +1,6 @@
-"""Spelling suggestions: the indexed words within an edit or two of a typed word,
-found through a deletion neighbourhood instead of a scan of the vocabulary.
+"""Spelling suggestions and completions: the indexed words within an edit or
+two of a typed word, found through a deletion neighbourhood instead of a scan
+of the vocabulary, and the most frequent words a half-typed one may become.
 
 Each index segment gets a `SpellingTable` when it is written (segments.py):
 its words, and as keys the first PREFIX letters of each word with and without
@@ -10,6 +11,10 @@ does most of one two edits away. So the work per typed word is a few dozen
 binary searches and an edit-distance check of the few words found, however
 large the vocabulary; nothing is ever compared with every word.
 
+The same tables complete half-typed words for searching as you type: the
+words are stored sorted, with the number of articles each is in, so the
+most frequent words with a prefix are two binary searches away.
+
 Tables are plain arrays in one file per segment, memory-mapped when read, so
 every search process shares them through the page cache.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from bisect import bisect_left
 from pathlib import Path
 from typing import Iterable
 
@@ -36,7 +42,7 @@ COMMON_FROM = 1000
 SUFFIX = ".spelling"
 """A segment's table is the file `<segment id>.spelling` beside its other files."""
 
-_MAGIC = b"SPELL001"
+_MAGIC = b"SPELL002"
 
 
 def is_word(term: str) -> bool:
@@ -67,7 +73,8 @@ def write_table(path: str | os.PathLike, vocabulary: Iterable[tuple[str, int]], 
     articles it is as likely a typo as anything worth suggesting (and such
     words are half the vocabulary)."""
     least = 2 if documents >= COMMON_FROM else 1
-    words = sorted(w for w, df in vocabulary if df >= least and is_word(w))
+    counted = sorted((w, df) for w, df in vocabulary if df >= least and is_word(w))
+    words = [w for w, _ in counted]
     # Words sharing a prefix are neighbours once sorted: keys point at prefixes.
     prefixes: list[str] = []
     starts: list[int] = []
@@ -82,7 +89,8 @@ def write_table(path: str | os.PathLike, vocabulary: Iterable[tuple[str, int]], 
     order = np.argsort(keys, kind="stable")
     blob = "".join(words).encode("utf-8")
     ends = np.cumsum([len(w.encode("utf-8")) for w in words], dtype=np.uint64)
-    arrays = [keys[order], owners[order], np.array(starts, dtype=np.uint32), ends]
+    dfs = np.array([df for _, df in counted], dtype=np.uint32)
+    arrays = [keys[order], owners[order], np.array(starts, dtype=np.uint32), ends, dfs]
     header = np.array([len(a) for a in arrays] + [len(blob)], dtype=np.uint64)
     tmp = Path(f"{path}.tmp")
     with open(tmp, "wb") as out:
@@ -95,26 +103,42 @@ def write_table(path: str | os.PathLike, vocabulary: Iterable[tuple[str, int]], 
     os.replace(tmp, path)
 
 
+_ARRAYS = (np.uint64, np.uint32, np.uint32, np.uint64, np.uint32)
+"""keys, their prefixes, each prefix's first word, each word's end in the
+blob of words, each word's article count."""
+
+
 class SpellingTable:
-    """One segment's words and keys, read from its file."""
+    """One segment's words, with their article counts, and keys, read from its file."""
 
     def __init__(self, path: str | os.PathLike):
         data = np.memmap(path, dtype=np.uint8, mode="r")
         if bytes(data[:8]) != _MAGIC:
-            raise ValueError(f"{path} is not a spelling table")
-        counts = np.frombuffer(data, dtype=np.uint64, count=5, offset=8)
+            raise ValueError(f"{path} is not a spelling table of this version")
+        counts = np.frombuffer(data, dtype=np.uint64, count=len(_ARRAYS) + 1, offset=8)
         offset = 8 + counts.nbytes
         parts = []
-        for count, dtype in zip(counts[:4], (np.uint64, np.uint32, np.uint32, np.uint64)):
+        for count, dtype in zip(counts, _ARRAYS):
             array = np.frombuffer(data, dtype=dtype, count=int(count), offset=offset)
             parts.append(array)
             offset += array.nbytes + (-array.nbytes % 8)
-        self.keys, self.owners, self.starts, self.ends = parts
-        self.blob = data[offset: offset + int(counts[4])]
+        self.keys, self.owners, self.starts, self.ends, self.dfs = parts
+        self.blob = data[offset: offset + int(counts[-1])]
 
     def _word(self, i: int) -> str:
         start = int(self.ends[i - 1]) if i else 0
         return bytes(self.blob[start: int(self.ends[i])]).decode("utf-8")
+
+    def completions(self, prefix: str, n: int) -> list[tuple[str, int]]:
+        """Up to `n` of the words that begin with `prefix`, most frequent
+        first, with their article counts: two binary searches for where such
+        words stand (the words are sorted), then the counts of those."""
+        every = range(len(self.dfs))
+        low = bisect_left(every, prefix, key=self._word)
+        high = bisect_left(every, prefix + "\U0010ffff", lo=low, key=self._word)
+        counts = self.dfs[low:high]
+        best = np.argsort(-counts.astype(np.int64), kind="stable")[:n]  # ties in word order
+        return [(self._word(low + int(i)), int(counts[i])) for i in best]
 
     def candidates(self, word: str, depth: int) -> list[str]:
         """The words whose keys meet those of `word` with up to `depth`
@@ -174,6 +198,16 @@ def within(a: str, b: str, limit: int) -> bool:
             return False
         before, previous = previous, current
     return previous[-1] <= limit
+
+
+def completions(prefix: str, tables: Iterable[SpellingTable], n: int) -> list[str]:
+    """The `n` most frequent words of `tables` that begin with `prefix`
+    (what a half-typed word may become), counted over every segment."""
+    counts: dict[str, int] = {}
+    for t in tables:
+        for word, count in t.completions(prefix, n):
+            counts[word] = counts.get(word, 0) + count
+    return sorted(counts, key=lambda w: (-counts[w], w))[:n]
 
 
 def respellings(word: str, tables: Iterable[SpellingTable], distance: int) -> set[str]:

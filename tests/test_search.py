@@ -329,3 +329,25 @@ def test_a_stopword_with_exclusions_is_searched_and_no_language_matches_by_exclu
     the Dutch article, where it is not, is not found merely for lacking "Truppen"."""
     assert set(ids(search(searcher, "في -Truppen", per_page=20))) == {AR_TALKS, AR_SEAPR}
     assert set(ids(search(searcher, "في -القوات", per_page=20))) <= {AR_TALKS, AR_SEAPR}
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("Militärpr", {DE_TALKS}),  # Militärpräsenz, half typed
+    ("US-Präsenz Militärkomm", {DE_TALKS}),  # the last word only
+    ("القوات الأمريك", {AR_TALKS, AR_SEAPR}),  # an Arabic word with its article, half typed
+])
+def test_while_typing_the_last_word_is_read_as_the_beginning_of_a_longer_one(searcher, typed, expected):
+    assert set(ids(search(searcher, typed, typing=True))[:len(expected)]) == expected
+    assert search(searcher, typed, typing=True).suggestion is None  # no spelling work for an unfinished word
+
+
+def test_a_half_typed_word_finds_nothing_unless_typing(searcher):
+    assert search(searcher, "Militärpr").total == 0
+    assert ids(search(searcher, "Militärpr", typing=True)) == [DE_TALKS]
+
+
+def test_while_typing_a_finished_word_or_a_short_fragment_is_searched_as_it_is(searcher):
+    assert search(searcher, "Militärpr ", typing=True).total == 0  # a space: the word is finished
+    assert search(searcher, "Militärpr?", typing=True).total == 0  # and so is a question
+    assert search(searcher, "Tr", typing=True).total == search(searcher, "Tr").total  # two letters say too little
+    assert search(searcher, "Trupen Militärpr", typing=True).suggestion is not None  # finished words still get one

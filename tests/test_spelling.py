@@ -7,7 +7,7 @@ import time
 
 from hypothesis import given, settings, strategies as st
 
-from search.spelling import COMMON_FROM, SpellingTable, respellings, within, write_table
+from search.spelling import COMMON_FROM, SpellingTable, completions, respellings, within, write_table
 
 
 def distance(a: str, b: str) -> int:
@@ -73,3 +73,22 @@ def test_large_segments_leave_out_words_found_once(tmp_path):
     assert respellings("truppen", [SpellingTable(path)], 1) == set()  # the typo found once is no suggestion
     write_table(path, [("truppen", 40), ("trupen", 1)], COMMON_FROM - 1)
     assert respellings("truppen", [SpellingTable(path)], 1) == {"trupen"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="abcé", min_size=2, max_size=7), st.integers(1, 50)), min_size=1, max_size=60,
+                unique_by=lambda wd: wd[0]),
+       st.text(alphabet="abcé", min_size=1, max_size=3), st.integers(1, 5))
+def test_completions_are_the_most_frequent_words_with_the_prefix(tmp_path_factory, counted, prefix, n):
+    path = tmp_path_factory.mktemp("completions") / "t.spelling"
+    write_table(path, counted, 10)
+    expected = sorted((w for w, _ in counted if w.startswith(prefix)), key=lambda w: (-dict(counted)[w], w))[:n]
+    assert completions(prefix, [SpellingTable(path)], n) == expected
+
+
+def test_completions_add_up_the_counts_of_every_segment(tmp_path):
+    write_table(tmp_path / "a.spelling", [("bundesregierung", 3), ("bundesrat", 5)], 10)
+    write_table(tmp_path / "b.spelling", [("bundesregierung", 4), ("bundesliga", 6)], 10)
+    tables = [SpellingTable(tmp_path / "a.spelling"), SpellingTable(tmp_path / "b.spelling")]
+    assert completions("bundesr", tables, 5) == ["bundesregierung", "bundesrat"]  # 7 articles, then 5
+    assert completions("bundes", tables, 2) == ["bundesregierung", "bundesliga"]
