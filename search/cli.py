@@ -175,7 +175,7 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
         indent = " " * len(number)
         meta = " · ".join(x for x in (hit.lang, hit.source, hit.date, hit.id, f"score {hit.score}") if x)
         click.echo()
-        show(number, escape(hit.title), direction)
+        show(number, hit.title_html, direction)
         show(indent, escape(meta))
         show(indent, hit.snippet, direction)
     if results.facets.get("lang"):

@@ -17,6 +17,8 @@ class Hit:
     score: float
     snippet: str
     """Safe HTML: the text escaped, matched words wrapped in <mark>."""
+    title_html: str = ""
+    """The title as safe HTML, matched words wrapped in <mark> like the snippet's."""
 
 
 @dataclass

@@ -260,19 +260,20 @@ def mark_article(article: Article, text: str, limits: Limits = Limits()) -> tupl
 
 
 def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
-    """A result; with its snippet unless `highlighter` is None."""
+    """A result; with its snippet and title marks unless `highlighter` is None."""
     lang = stored.get("lang", "")
+    title = stored.get("title", "")
     body = stored.get("body", "")
-    opening = scanned(body)
     return Hit(
         id=stored["id"],
-        title=stored.get("title", ""),
+        title=title,
         lang=lang,
         source=stored.get("source", ""),
         url=stored.get("url", ""),
         date=stored.get("date", ""),
         score=round(score, 4),
-        snippet=snippet(body, highlighter.spans(opening, lang)) if highlighter else "",
+        snippet=snippet(body, highlighter.spans(scanned(body), lang)) if highlighter else "",
+        title_html=mark(title, highlighter.spans(title, lang) if highlighter else []),
     )
 
 

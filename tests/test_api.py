@@ -167,3 +167,13 @@ def test_a_language_may_be_named_as_in_the_cli_and_the_query_syntax(client):
     assert by_code["total"] == 2
     for name in ("Deutsch", "german", "DE"):
         assert client.get(f"/api/search?q=Truppen&lang={name}").get_json()["results"] == by_code["results"]
+
+
+def test_titles_are_marked_and_a_half_typed_word_is_completed_while_typing(client, spec):
+    data = client.get("/api/search?q=Militärpräsenz").get_json()
+    check(spec, "SearchResponse", data)
+    assert "<mark>Militärpräsenz</mark>" in data["results"][0]["title_html"]
+    assert client.get("/api/search?q=Militärpr").get_json()["total"] == 0
+    typing = client.get("/api/search?q=Militärpr&typing=1").get_json()
+    assert typing["total"] == 1 and typing["suggestion"] is None
+    assert "<mark>Militärpräsenz</mark>" in typing["results"][0]["snippet"]

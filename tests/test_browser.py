@@ -56,6 +56,16 @@ def test_typing_shows_marked_results_as_you_type(live_server, page, query, lang,
         assert hits.first.locator(".snippet").evaluate("el => getComputedStyle(el).direction") == "rtl"
 
 
+def test_results_come_while_a_word_is_still_being_typed(live_server, page):
+    page.goto(live_server.url + "/")
+    page.locator("#q").press_sequentially("Militärpr", delay=20)  # Militärpräsenz, half typed
+    hit = page.locator("#results article.hit[lang=de]")
+    hit.first.wait_for()
+    assert hit.count() == 1 and hit.locator("h2 mark").first.inner_text() == "Militärpräsenz"
+    page.locator("#q").press("Enter")  # a finished query: the word as it stands, no completion
+    page.locator("#results .empty").wait_for()
+
+
 def test_only_the_newest_query_is_shown(live_server, page):
     page.goto(live_server.url + "/")
     box = page.locator("#q")
@@ -158,6 +168,10 @@ def test_widget_on_another_origin_returns_isolated_rtl_aware_results(host_site, 
     hits.first.wait_for()
     assert hits.count() == 2 and hits.first.get_attribute("dir") == "rtl"
     assert hits.first.locator("mark").first.inner_text() == "القوات"
+    box.fill("")
+    box.press_sequentially("الولايات", delay=20)
+    page.locator("multilingual-search article h3 mark").first.wait_for()  # titles are marked too
+    assert "الولايات" in page.locator("multilingual-search article h3 mark").all_inner_texts()
     color = hits.first.locator("p.meta").evaluate("el => getComputedStyle(el).color")
     assert color != "rgb(255, 0, 0)"  # the host's styles do not leak in
     assert page.locator("h1").evaluate("el => getComputedStyle(el).color") == "rgb(255, 0, 0)"

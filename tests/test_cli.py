@@ -45,7 +45,7 @@ def test_query_finds_the_seed_articles_with_marked_snippets(cli_index, query, fi
     found = json.loads(run("query", query, "--index-dir", str(cli_index), "--json").stdout)
     assert {r["id"] for r in found["results"][: len(first_ids)]} == first_ids
     assert set(found) == {"query", "total", "page", "per_page", "results", "facets", "suggestion"}
-    assert set(found["results"][0]) == {"id", "title", "lang", "source", "url", "date", "score", "snippet"}
+    assert set(found["results"][0]) == {"id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html"}
 
 
 def test_query_options_and_index_from_environment(cli_index):

@@ -102,3 +102,24 @@ def test_without_an_index_clients_get_a_503_without_server_paths(tmp_path):
     for path in ("/api/search?q=x", "/healthz", "/?q=x"):
         response = client.get(path)
         assert response.status_code == 503 and b"secret" not in response.data
+
+
+def test_result_titles_have_the_query_words_marked(client):
+    html = text(client.get("/?q=Militärpräsenz"))
+    assert re.search(r"<h2><a [^>]+>[^<]*<mark>Militärpräsenz</mark>", html)
+
+
+def test_an_active_filter_is_shown_and_can_be_removed_and_says_what_other_languages_have(client):
+    html = text(client.get("/?q=troepen&lang=de"))
+    assert 'class="filters"' in html and '<bdi lang="de">Deutsch</bdi>' in html
+    assert 'href="/?q=troepen" aria-label="Show every language"' in html
+    assert "No articles in <bdi lang=\"de\">Deutsch</bdi> match" in html and ">1 in every language</a>" in html
+    assert 'class="filters"' not in text(client.get("/?q=troepen"))
+
+
+def test_back_to_results_keeps_the_query_filter_and_page(client):
+    html = text(client.get("/?q=2500&lang=ar&per_page=1&page=2"))
+    link = re.search(r'<h2><a href="(/articles/[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert link.endswith("?q=2500&lang=ar&page=2&per_page=1")
+    article = text(client.get(link))
+    assert '<a href="/?q=2500&amp;lang=ar&amp;page=2&amp;per_page=1">‹ Back to results</a>' in article

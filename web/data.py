@@ -58,6 +58,7 @@ def search_request(args: Mapping[str, str]) -> dict:
         "page": page,
         "per_page": per_page,
         "limits": limits(),
+        "typing": args.get("typing", "").strip().lower() in ("1", "true", "yes"),
     }
 
 

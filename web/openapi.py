@@ -17,12 +17,13 @@ _ARTICLE_FIELDS = {
 SCHEMAS = {
     "Hit": {
         "type": "object",
-        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet"],
+        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html"],
         "additionalProperties": False,
         "properties": {
             **_ARTICLE_FIELDS,
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "Safe HTML: escaped text, matched words in <mark>."},
+            "title_html": {"type": "string", "description": "The title as safe HTML: escaped text, matched words in <mark>."},
         },
     },
     "SearchResponse": {
@@ -114,6 +115,8 @@ def document(server_url: str) -> dict:
                         _param("source", "Only articles from this source (any case).", _STRING),
                         _param("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
                         _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
+                        _param("typing", "1 while the reader is still typing (results as you type): a last word not followed by a space also stands for the most frequent words it begins, and gets no spelling suggestion.",
+                               {"type": "string", "enum": ["0", "1", "true", "false"]}),
                     ],
                     "responses": {"200": _json("SearchResponse", "Ranked results."), **ERRORS},
                 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Mapping
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 
+from search.errors import UnknownLanguage
 from search.index import article_by_id
-from search.languages import LANGUAGES
+from search.languages import LANGUAGES, resolve
 from search.searching import mark_article
 
 from .data import limits, search_data
@@ -25,11 +27,13 @@ def safe_url(url: str) -> bool:
 
 
 @bp.app_template_global()
-def article_url(doc_id: str, query: str = "") -> str:
-    """An article page's URL. Every character of the id is escaped, "/"
+def article_url(doc_id: str, search: Mapping[str, str] | None = None) -> str:
+    """An article page's URL, carrying the search it was found by (its
+    words are marked there, and "Back to results" returns to the same page
+    of the same filters). Every character of the id is escaped, "/"
     included, so ids like "a/./b" or "../x" reach the page unchanged."""
     url = f"{request.script_root}/articles/{quote(doc_id, safe='')}"
-    return url + (f"?{urlencode({'q': query})}" if query else "")
+    return url + (f"?{urlencode(search)}" if search else "")
 
 
 @bp.app_template_global()
@@ -40,11 +44,16 @@ def external_url(endpoint: str) -> str:
 
 @bp.app_context_processor
 def helpers() -> dict:
-    return {"languages": LANGUAGES, "page_url": page_url, "max_depth": current_app.config["MAX_DEPTH"],
-            "public_url": public_url}
+    return {"languages": LANGUAGES, "page_url": page_url, "search_args": search_args,
+            "max_depth": current_app.config["MAX_DEPTH"], "public_url": public_url}
 
 
 SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page")
+
+
+def search_args() -> dict[str, str]:
+    """This request's search parameters (only those, and only those given)."""
+    return {k: v for k in SEARCH_PARAMETERS if (v := request.args.get(k))}
 
 
 def page_url(**changes) -> str:
@@ -68,10 +77,17 @@ def search_page():
         except RequestError as exc:
             error, status = exc, exc.status
     template = "views/_results.html" if request.args.get("partial") else "views/search.html"
-    lang = request.args.get("lang", "")
     return render_template(template, query=query, results=results, took_ms=took_ms, error=error,
-                           lang=lang if lang in LANGUAGES else "",
+                           lang=_language(request.args.get("lang", "")),
                            source=request.args.get("source", ""), per_page=request.args.get("per_page", "")), status
+
+
+def _language(name: str) -> str:
+    """The code of a language filter as given (a code or a name), "" for none or an unknown one."""
+    try:
+        return resolve(name) if name.strip() else ""
+    except UnknownLanguage:
+        return ""
 
 
 @bp.get("/articles/<path:doc_id>")

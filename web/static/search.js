@@ -1,5 +1,6 @@
 // Results as you type: the server renders the same results fragment the page
-// uses without JavaScript; only the newest answer is ever shown.
+// uses without JavaScript; only the newest answer is ever shown. Requests made
+// while typing say so (typing=1): the last word may be unfinished.
 (() => {
   const form = document.querySelector("form.search");
   const input = document.getElementById("q");
@@ -18,7 +19,7 @@
     return form.action.split("?")[0] + (query ? "?" + query : "");
   }
 
-  async function update() {
+  async function update(typing) {
     const ticket = ++latest;
     if (controller) controller.abort();
     controller = new AbortController();
@@ -31,7 +32,7 @@
     results.setAttribute("aria-busy", "true");
     try {
       const separator = url.includes("?") ? "&" : "?";
-      const response = await fetch(url + separator + "partial=1", { signal: controller.signal });
+      const response = await fetch(url + separator + "partial=1" + (typing ? "&typing=1" : ""), { signal: controller.signal });
       const html = await response.text();
       if (ticket !== latest) return; // a newer query was typed meanwhile
       results.innerHTML = html; // server-rendered and escaped, same as the full page
@@ -52,11 +53,11 @@
 
   input.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(update, DELAY_MS);
+    timer = setTimeout(() => update(true), DELAY_MS);
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearTimeout(timer);
-    update();
+    update(false);
   });
 })();

@@ -50,8 +50,8 @@
     }
   }
 
-  // The API escapes snippets; we still rebuild them from text and <mark> only.
-  function snippetNodes(html) {
+  // The API escapes snippets and titles; we still rebuild them from text and <mark> only.
+  function markedNodes(html) {
     const template = document.createElement("template");
     template.innerHTML = html;
     const out = document.createDocumentFragment();
@@ -109,7 +109,7 @@
       this.input.addEventListener("input", () => {
         clearTimeout(this.timer);
         this.page = 1;
-        this.timer = setTimeout(() => this.search(), DELAY_MS);
+        this.timer = setTimeout(() => this.search(true), DELAY_MS);
       });
       this.form.addEventListener("submit", (event) => {
         event.preventDefault();
@@ -119,7 +119,7 @@
       });
     }
 
-    async search() {
+    async search(typing = false) {
       const q = this.input.value.trim();
       const ticket = ++this.latest;
       if (this.controller) this.controller.abort();
@@ -130,7 +130,10 @@
         return;
       }
       this.controller = new AbortController();
-      const params = new URLSearchParams({ q, page: String(this.page) });
+      // While typing, the last word may be unfinished: send it as typed (a
+      // trailing space says it is finished) and say so.
+      const params = new URLSearchParams({ q: typing ? this.input.value.trimStart() : q, page: String(this.page) });
+      if (typing) params.set("typing", "1");
       if (this.language) params.set("lang", this.language);
       if (this.perPage) params.set("per_page", this.perPage);
       try {
@@ -163,9 +166,9 @@
         const meta = [hit.source, hit.date, NAMES[hit.lang] || hit.lang].filter(Boolean).join(" · ");
         return el("li", {},
           el("article", { lang: hit.lang === "und" ? "" : hit.lang, dir: RTL.has(hit.lang) ? "rtl" : "ltr" },
-            el("h3", {}, el("a", { href, target: "_blank", rel: "noopener", text: hit.title })),
+            el("h3", {}, el("a", { href, target: "_blank", rel: "noopener" }, markedNodes(hit.title_html))),
             el("p", { class: "meta", dir: "ltr", text: meta }),
-            el("p", { class: "snippet" }, snippetNodes(hit.snippet))));
+            el("p", { class: "snippet" }, markedNodes(hit.snippet))));
       }));
       const pages = Math.ceil(data.total / data.per_page);
       this.nav.replaceChildren();
