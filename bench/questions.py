@@ -11,7 +11,13 @@ that answers it and the same question as a speaker of each other language
 would ask it. Sets:
 - Q: a question in the article's own language (monolingual);
 - X: the same question in another language (cross-lingual: an English
-  question for an Arabic article...).
+  question for an Arabic article...);
+- P: the question against passages instead of articles: each question
+  article is cut into passages of about PASSAGE_WORDS words, each with the
+  article's title, and the right answer is the passage holding the answer.
+  The other passages of the same article are on the same subject with the
+  same title, so words shared with the whole story do not help: this is the
+  harder set, like Wikipedia reading-comprehension sets (XQuAD).
 
 The articles are the first --docs of each language's corpus after the seeded
 shuffle of evaluate.py (seed 1, the sample the questions were written for),
@@ -41,8 +47,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from evaluate import (  # noqa: E402  (also puts this checkout first on sys.path)
-    DEFAULT_CORPORA, LANGS, TOP, Query, Timer, baseline, build_baseline, build_ours, fts5, library_state,
-    load_sample, ours, paired, rank, summary, write_jsonl,
+    DEFAULT_CORPORA, LANGS, SENTENCE_END, TOP, WORD, Query, Timer, baseline, build_baseline, build_ours, fts5,
+    library_state, load_sample, ours, paired, rank, summary, write_jsonl,
 )
 
 QUESTIONS = BENCH / "questions"
@@ -50,6 +56,8 @@ DEFAULT_OUT = BENCH / "results" / "questions.json"
 SEED = 1
 """The sample the questions were written for (evaluate.py's load_sample)."""
 MAX_EXAMPLES = 5
+PASSAGE_WORDS = 120
+"""About the length of a paragraph of a Wikipedia article."""
 
 
 def load_questions(lang: str) -> list[dict]:
@@ -72,6 +80,38 @@ def question_sets(langs: Sequence[str], present: set[str]) -> dict[str, list[Que
     return sets
 
 
+def passages(article: dict) -> list[dict]:
+    """The article cut into passages of about PASSAGE_WORDS words, at
+    paragraph ends where it has them, else at sentence ends; each is a
+    document with the article's title and language."""
+    pieces = [p for para in article["body"].split("\n") for p in SENTENCE_END.split(para) if p.strip()]
+    out: list[list[str]] = [[]]
+    for piece in pieces:
+        if out[-1] and len(WORD.findall(" ".join(out[-1]))) + len(WORD.findall(piece)) > PASSAGE_WORDS:
+            out.append([])
+        out[-1].append(piece.strip())
+    return [{"id": f"{article['id']}/p{n}", "lang": article["lang"], "title": article["title"], "body": " ".join(text)}
+            for n, text in enumerate(out) if text]
+
+
+def passage_set(langs: Sequence[str], articles: dict[str, dict]) -> tuple[list[dict], list[Query]]:
+    """The passages of every question's article, and the questions whose
+    answer stands, as written, in exactly one of its passages."""
+    docs: list[dict] = []
+    queries: list[Query] = []
+    for lang in langs:
+        for q in load_questions(lang):
+            article = articles.get(q["id"])
+            if article is None:
+                continue
+            cut = passages(article)
+            docs += cut
+            holding = [p["id"] for p in cut if q["answer"].strip() in p["body"]]
+            if len(holding) == 1:
+                queries.append(Query("P", lang, q["question"], q["answer"], holding[0], [lang]))
+    return docs, queries
+
+
 def run_all(top, queries: Sequence[Query]) -> list:
     return [rank(q.target, top(q)) for q in queries]
 
@@ -82,28 +122,44 @@ def evaluate(args: argparse.Namespace) -> dict:
     library = library_state()
     with timer("sample"):
         samples = {lang: load_sample(args.corpora, lang, args.docs, SEED) for lang in args.langs}
-    present = {d["id"] for docs in samples.values() for d in docs}
-    sets = question_sets(args.langs, present)
+    articles = {d["id"]: d for docs in samples.values() for d in docs}
+    sets = question_sets(args.langs, set(articles))
     docs = [d for sample in samples.values() for d in sample]
-    ranks: dict[str, dict[str, list]] = {"Q": {}, "X": {}}
+    passage_docs, sets["P"] = passage_set(args.langs, articles)
+    ranks: dict[str, dict[str, list]] = {"Q": {}, "X": {}, "P": {}}
     with tempfile.TemporaryDirectory(prefix="questions-") as tmpdir:
         tmp = Path(tmpdir)
         files = [write_jsonl(tmp / f"{lang}.jsonl", samples[lang]) for lang in args.langs]
         with timer("index ours"):
             build_ours(tmp / "ours", files)
-        with timer("query ours"), ours(tmp / "ours") as top:
-            for name, qs in sets.items():
-                ranks[name]["ours"] = run_all(top, qs)
-        with timer("query ours, language given"), ours(tmp / "ours", language_given=True) as top:
-            ranks["Q"]["ours_lang"] = run_all(top, sets["Q"])
+            build_ours(tmp / "ours-passages", [write_jsonl(tmp / "passages.jsonl", passage_docs)])
+        article_sets = {name: qs for name, qs in sets.items() if name != "P"}
+        with timer("query ours"):
+            with ours(tmp / "ours") as top:
+                for name, qs in article_sets.items():
+                    ranks[name]["ours"] = run_all(top, qs)
+            with ours(tmp / "ours-passages") as top:
+                ranks["P"]["ours"] = run_all(top, sets["P"])
+        with timer("query ours, language given"):
+            with ours(tmp / "ours", language_given=True) as top:
+                ranks["Q"]["ours_lang"] = run_all(top, sets["Q"])
+            with ours(tmp / "ours-passages", language_given=True) as top:
+                ranks["P"]["ours_lang"] = run_all(top, sets["P"])
         with timer("index baseline"):
             build_baseline(tmp / "baseline", docs)
-        with timer("query baseline"), baseline(tmp / "baseline") as top:
-            for name, qs in sets.items():
-                ranks[name]["baseline"] = run_all(top, qs)
-        with timer("index+query fts5"), fts5(docs) as top:
-            for name, qs in sets.items():
-                ranks[name]["fts5"] = run_all(top, qs)
+            build_baseline(tmp / "baseline-passages", passage_docs)
+        with timer("query baseline"):
+            with baseline(tmp / "baseline") as top:
+                for name, qs in article_sets.items():
+                    ranks[name]["baseline"] = run_all(top, qs)
+            with baseline(tmp / "baseline-passages") as top:
+                ranks["P"]["baseline"] = run_all(top, sets["P"])
+        with timer("index+query fts5"):
+            with fts5(docs) as top:
+                for name, qs in article_sets.items():
+                    ranks[name]["fts5"] = run_all(top, qs)
+            with fts5(passage_docs) as top:
+                ranks["P"]["fts5"] = run_all(top, sets["P"])
 
     def table(name: str, group) -> dict:
         """summary per group of queries (a language, a language pair) and engine."""
@@ -122,12 +178,16 @@ def evaluate(args: argparse.Namespace) -> dict:
         "config": {"docs": args.docs, "langs": list(args.langs), "seed": SEED, "top": TOP},
         "library": library,
         "articles": {lang: len(samples[lang]) for lang in args.langs},
+        "passages": {lang: sum(p["lang"] == lang for p in passage_docs) for lang in args.langs},
         "Q": table("Q", lambda q: q.lang),
         "Q_paired": {lang: paired(*([ranks["Q"][e][i] for i, q in enumerate(sets["Q"]) if q.lang == lang] for e in ("ours", "fts5")))
                      for lang in args.langs},
+        "P": table("P", lambda q: q.lang),
+        "P_paired": {lang: paired(*([ranks["P"][e][i] for i, q in enumerate(sets["P"]) if q.lang == lang] for e in ("ours", "fts5")))
+                     for lang in args.langs},
         "X": table("X", lambda q: f"{q.lang}->{q.kinds[0]}"),
         "X_by_query_language": table("X", lambda q: q.lang),
-        "losses": {"Q": losses("Q"), "X": losses("X")},
+        "losses": {name: losses(name) for name in sets},
         "queries": {name: [{"lang": q.lang, "article_lang": q.kinds[0], "text": q.text, "target": q.target,
                             "ranks": {e: rs[i] for e, rs in ranks[name].items()}} for i, q in enumerate(qs)]
                     for name, qs in sets.items()},
@@ -147,17 +207,21 @@ def print_report(results: dict) -> None:
           f"success@{TOP} and MRR@{TOP}; commit {lib['commit']}{' + uncommitted changes' if lib['search_modified'] else ''}, "
           f"analyzer {lib['analyzer_version']}")
     engines = ("ours", "ours_lang", "baseline", "fts5")
-    print("\nQ: the question in the article's language")
-    print(f"{'lang':<6}{'n':>5}   " + "   ".join(f"{e + ' S@10':>14} {'MRR':>5}" for e in engines) + "   ours vs fts5 +/-")
-    for lang, row in results["Q"].items():
-        p = results["Q_paired"][lang]
-        print(f"{lang:<6}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines)
-              + f"   +{p['better']}/-{p['worse']}")
+    titles = {"Q": "Q: the question in the article's language, against articles",
+              "P": f"P: the question against passages of about {PASSAGE_WORDS} words "
+                   f"({', '.join(f'{k} {v}' for k, v in results['passages'].items())} passages)"}
+    for name, title in titles.items():
+        print(f"\n{title}")
+        print(f"{'lang':<6}{'n':>5}   " + "   ".join(f"{e + ' S@10':>14} {'MRR':>5}" for e in engines) + "   ours vs fts5 +/-")
+        for lang, row in results[name].items():
+            p = results[f"{name}_paired"][lang]
+            print(f"{lang:<6}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines)
+                  + f"   +{p['better']}/-{p['worse']}")
     print("\nX: the question in another language than the article's (query language -> article language)")
     print(f"{'pair':<10}{'n':>5}   " + "   ".join(f"{e + ' R@10':>14} {'MRR':>5}" for e in ("ours", "baseline", "fts5")))
     for key, row in {**results["X"], **{f"{k}->*": v for k, v in results["X_by_query_language"].items()}}.items():
         print(f"{key:<10}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in ("ours", "baseline", "fts5")))
-    for name in ("Q", "X"):
+    for name in ("Q", "P", "X"):
         lost = results["losses"][name]
         print(f"\n{name}: {len(lost)} questions FTS5 finds and ours misses; e.g.")
         for ex in lost[:MAX_EXAMPLES]:
