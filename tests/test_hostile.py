@@ -17,7 +17,7 @@ from search.index import Index
 from search.limits import Limits
 from search.searching import search
 
-from .conftest import XSS_ARTICLE, LiveServer, write_jsonl
+from .conftest import HUGE_PHRASE, XSS_ARTICLE, LiveServer, write_jsonl
 
 SYNTAX = ['"', "(", ")", "*", "?", ":", "-", "^", "~", "AND", "OR", "NOT", "lang:", "source:", "title:", "\\", "'", "„", "“", "«"]
 WORDS = ["Truppen", "القوات", "troepen", "2.500", "٢٥٠٠", "Irak", "die", "the"]
@@ -192,22 +192,6 @@ def test_the_deadline_reaches_search_worker_processes(web_index):
 
 # Hostile articles and hostile queries together: work that grows with an
 # article's length must stay under the deadline too.
-
-@pytest.fixture(scope="module")
-def huge_articles_index(tmp_path_factory) -> Index:
-    """Articles of one word repeated 100,000 times (400 KB each, well inside
-    the per-record limit): every phrase of that word matches everywhere in
-    them, which is the most work a phrase can make per article."""
-    folder = tmp_path_factory.mktemp("huge-articles")
-    write_jsonl(folder / "a.jsonl", [{"id": f"huge{i}", "lang": "en", "title": "war", "body": "war " * 100_000}
-                                     for i in range(4)])
-    ix = Index(tmp_path_factory.mktemp("huge-articles-ix"))
-    ix.update([folder])
-    return ix
-
-
-HUGE_PHRASE = '"' + " ".join(["war"] * 20) + '"~1000'
-
 
 def test_a_phrase_over_huge_articles_costs_at_most_its_deadline(huge_articles_index):
     limits = Limits(seconds=1.0)
