@@ -375,3 +375,25 @@ def test_a_rebuild_killed_outright_leaves_nothing_behind_once_the_index_is_next_
     index_command(str(articles_dir), "--index-dir", str(ix_dir))  # an ordinary, incremental run
     assert [p.name for p in ix_dir.glob("gen-*")] == [live]
     assert "m2999" in all_ids(Index(ix_dir))
+
+
+def test_updating_every_article_again_and_again_does_not_grow_the_index(tmp_path):
+    """Each run that updates a segment's articles deletes them there and
+    writes them anew: a segment with nothing left (or little) must go, or
+    the index grows by its whole size with every such run (six runs over a
+    feed rewritten each time: six times the size, every search reading
+    them all)."""
+    ix = Index(tmp_path / "ix")
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    sizes = []
+    for version in range(4):
+        write_jsonl(folder / "feed.jsonl", [{"id": f"a{i}", "lang": "en", "title": f"Report {i} version{version}",
+                                             "body": " ".join(f"word{(i * k + version) % 997}" for k in range(100))}
+                                            for i in range(300)])
+        ix.update([folder])
+        gen = ix._generation()
+        sizes.append(sum(f.stat().st_size for f in gen.iterdir() if f.is_file()))
+    with ix.searcher() as s:
+        assert (search(s, "version3").total, search(s, "version2").total, s.doc_count()) == (300, 0, 300)
+    assert sizes[-1] < 1.3 * sizes[0], sizes
