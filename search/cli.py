@@ -132,9 +132,17 @@ def _print_report(report: IndexReport, ix: Index) -> None:
     if totals:
         click.echo(f"  in the index:     {_by_language(totals['languages'])} ({_count(totals['documents'], 'article')})")
     for path, reason in report.skipped[:20]:
-        click.echo(f"  skipped {path}: {reason}", err=True)
+        click.echo(f"  skipped {_printable(path)}: {_printable(reason)}", err=True)
     if len(report.skipped) > 20:
         click.echo(f"  ... and {len(report.skipped) - 20} more skipped (see --json)", err=True)
+
+
+def _printable(text: str) -> str:
+    """`text` from a folder of articles (a file's name) with what a terminal
+    would obey rather than show (escape sequences that set its title or
+    clipboard, line breaks that fake a line of the report, bidi overrides)
+    written out as escapes."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
 
 
 def _by_language(counts: dict[str, int]) -> str:

@@ -10,6 +10,7 @@ written (never the stems) and no word is cut in half.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from html import escape
 from typing import Callable, Collection
 
 from .analysis import TOKEN_PATTERN
+from .limits import Deadline
 from .phrases import occurrences
 
 Span = tuple[int, int]
@@ -62,11 +64,19 @@ def split(text: str) -> Words:
 class WordFinder:
     """Finds where the words a query looks for stand in texts; `terms_of`
     gives a word's indexed terms (see searching.terms_of). The texts of one
-    search share most of their words, so each word is judged once."""
+    search share most of their words, so each word is judged once.
 
-    def __init__(self, terms_of: Callable[[str], Collection[str]], wanted: Wanted):
+    An article may have a million characters of words never seen before, or
+    one word 250,000 times for a phrase to look through: past `deadline`,
+    `spans` raises SearchTimeout rather than finish."""
+
+    JUDGE_CHECK = 1024
+    """New words judged between deadline checks (analyzing one takes ~30 µs)."""
+
+    def __init__(self, terms_of: Callable[[str], Collection[str]], wanted: Wanted, deadline: Deadline | None = None):
         self.terms_of = terms_of
         self.wanted = wanted
+        self.deadline = deadline or Deadline(math.inf)
         self.judged: set[str] = set()
         self.found: set[str] = set()
 
@@ -77,15 +87,29 @@ class WordFinder:
             return []
         tokens, words = words or split(text)
         new = set(words) - self.judged
-        self.found.update(w for w in new if self.wanted.matches(self.terms_of(w)))
+        for n, word in enumerate(new):
+            if n % self.JUDGE_CHECK == 0:
+                self.deadline.check()
+            if self.wanted.matches(self.terms_of(word)):
+                self.found.add(word)
         self.judged |= new
         spans = {m.span() for m, w in zip(tokens, words) if w in self.found}
         if self.wanted.phrases:
-            terms = [self.terms_of(w) for w in words]
+            where = self._phrase_terms(words)
             for phrase, slop in self.wanted.phrases:
-                at = occurrences([[i for i, t in enumerate(terms) if term in t] for term in phrase], slop)
+                at = occurrences([where[term] for term in phrase], slop, self.deadline)
                 spans.update(tokens[i].span() for i in at)
         return sorted(spans)
+
+    def _phrase_terms(self, words: list[str]) -> dict[str, list[int]]:
+        """Where each term of the query's phrases stands among `words`: one
+        pass over the text, however long the phrases."""
+        where: dict[str, list[int]] = {term: [] for phrase, _ in self.wanted.phrases for term in phrase}
+        wanted_terms = {w: [t for t in set(self.terms_of(w)) if t in where] for w in set(words)}
+        for i, word in enumerate(words):
+            for term in wanted_terms[word]:
+                where[term].append(i)
+        return where
 
 
 def mark(text: str, spans: list[Span]) -> str:

@@ -225,6 +225,7 @@ class Index:
         return report
 
     def _update(self, paths: list[Path], rebuild: bool, progress: _RunProgress, workers: int | None) -> IndexReport:
+        self._remove_half_built()
         live = self._current()
         if live is not None and not rebuild:
             self.check_version()
@@ -263,9 +264,26 @@ class Index:
         except OSError:
             pass
 
+    def _generations(self) -> dict[int, Path]:
+        return {int(p.name[4:]): p for p in self.path.glob("gen-*") if p.name[4:].isdigit()}
+
+    def _remove_half_built(self) -> None:
+        """Remove the generations a rebuild killed outright (SIGKILL, SIGTERM,
+        a power cut) had no chance to: those newer than the one CURRENT
+        names, which no searcher has ever read. Called with the write lock held."""
+        try:
+            current = (self.path / "CURRENT").read_text("utf-8").strip()
+        except FileNotFoundError:
+            current = None  # no index yet: whatever is here is a first build's
+        if current is not None and not current[4:].isdigit():
+            return  # not ours to judge
+        live = int(current[4:]) if current else 0
+        for number, gen in self._generations().items():
+            if number > live:
+                shutil.rmtree(gen, ignore_errors=True)
+
     def _new_generation(self) -> Path:
-        existing = [int(p.name[4:]) for p in self.path.glob("gen-*") if p.name[4:].isdigit()]
-        gen = self.path / f"gen-{max(existing, default=0) + 1:06d}"
+        gen = self.path / f"gen-{max(self._generations(), default=0) + 1:06d}"
         try:
             gen.mkdir()
             whoosh.index.create_in(str(gen), build_schema())

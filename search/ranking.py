@@ -410,12 +410,10 @@ class _Scoring:
         if not docs:
             return {}
         positions = {word: self._positions(q.fieldname, word, docs) for word in set(q.words)}
-        per_word = [positions[word] for word in q.words]
         found: Scores = {}
-        for n, d in enumerate(docs):
-            if n % self.WALK_CHECK == 0:
-                self.deadline.check()
-            if occurrences([_decoded(p[d]) for p in per_word], q.slop):
+        for d in docs:  # one article can hold a word 250,000 times: the deadline is checked within each
+            decoded = {word: _decoded(encoded[d]) for word, encoded in positions.items()}
+            if occurrences([decoded[word] for word in q.words], q.slop, self.deadline):
                 found[d] = q.boost * sum(scores[d] for scores in word_scores)
         return found
 

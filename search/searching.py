@@ -19,7 +19,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .analysis import exact_analyzer, word_terms
-from .errors import BadQuery, UnknownLanguage
+from .errors import BadQuery, SearchTimeout, UnknownLanguage
 from .documents import Article
 from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet, split
 from .index import INDEXED_LANGUAGES
@@ -83,12 +83,8 @@ def search(
     total = len(found)
     # Best first; equal scores in index order, as Whoosh ranks them.
     ranked = heapq.nlargest(page * per_page, zip(map(scores.__getitem__, found), map(operator.neg, found)))
-    highlighter = _Highlighter(wanted_by_field(query)) if snippets else None
-    hits = []
-    for score, d in ranked[(page - 1) * per_page:]:
-        if highlighter and deadline.passed():
-            highlighter = _Highlighter({})  # out of time: the rest show their openings, unmarked
-        hits.append(_hit(searcher.stored_fields(-d), score, highlighter))
+    highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
+    hits = [_hit(searcher.stored_fields(-d), score, highlighter) for score, d in ranked[(page - 1) * per_page:]]
     suggestion = None
     if total < SUGGEST_BELOW and not deadline.passed():
         suggestion = _suggest(searcher, text, parsed.words, total, languages, lookup, limits, deadline, typing)
@@ -212,14 +208,18 @@ def wanted_by_field(q: wq.Query) -> dict[str, Wanted]:
 
 
 class _Highlighter:
-    """Where a query's words stand in articles' titles and bodies."""
+    """Where a query's words stand in articles' titles and bodies; once past
+    `deadline`, nowhere: the texts left are shown unmarked."""
 
-    def __init__(self, wanted: dict[str, Wanted]):
+    def __init__(self, wanted: dict[str, Wanted], deadline: Deadline):
         self.wanted = wanted
+        self.deadline = deadline
         self.finders: dict[str, tuple[WordFinder, WordFinder]] = {}
 
     def spans(self, text: str, lang: str) -> list[Span]:
         """Where the query matches `text`, an article's title or body in `lang`."""
+        if self.deadline.passed():
+            return []
         if lang not in self.finders:
             in_lang = Wanted()
             for name in (f"title_{lang}", f"body_{lang}"):
@@ -227,10 +227,14 @@ class _Highlighter:
                 in_lang.terms |= found.terms
                 in_lang.phrases += found.phrases
             exact = self.wanted.get("exact", Wanted())
-            self.finders[lang] = (WordFinder(terms_of(lang), in_lang), WordFinder(terms_of(NEUTRAL), exact))
+            self.finders[lang] = (WordFinder(terms_of(lang), in_lang, self.deadline),
+                                  WordFinder(terms_of(NEUTRAL), exact, self.deadline))
         in_lang, exact = self.finders[lang]
         words = split(text)
-        return sorted(set(in_lang.spans(text, words)) | set(exact.spans(text, words)))
+        try:
+            return sorted(set(in_lang.spans(text, words)) | set(exact.spans(text, words)))
+        except SearchTimeout:
+            return []
 
 
 def terms_of(lang: str) -> Callable[[str], tuple[str, ...]]:
@@ -245,14 +249,16 @@ def terms_of(lang: str) -> Callable[[str], tuple[str, ...]]:
     return terms
 
 
-def mark_article(article: Article, text: str, limits: Limits = Limits()) -> tuple[str, str]:
+def mark_article(article: Article, text: str, limits: Limits = Limits(), deadline: Deadline | None = None) -> tuple[str, str]:
     """An article's title and body as safe HTML with the query's words marked
-    (for an article page reached from a result)."""
+    (for an article page reached from a result); unmarked once past
+    `deadline` (by default `limits.seconds` from now)."""
+    deadline = deadline or Deadline(limits.seconds)
     try:
         wanted = wanted_by_field(parse(text, (article.lang,), limits=limits).query) if text.strip() else {}
     except BadQuery:
         wanted = {}
-    highlighter = _Highlighter(wanted)
+    highlighter = _Highlighter(wanted, deadline)
     return (
         mark(article.title, highlighter.spans(article.title, article.lang)),
         mark(article.body, highlighter.spans(article.body, article.lang)),

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import whoosh.codec
 import whoosh.index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3Segment, W3TermInfo
+from whoosh.reading import SegmentReader
 from whoosh.system import pack_int, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL
@@ -276,6 +277,27 @@ def add_missing_tables(ix: whoosh.index.Index, fieldname: str) -> None:
                 write_table(path, vocabulary, leaf.doc_count_all())
 
 
+def _merged(writer, segments: list[W3Segment]) -> list[W3Segment]:
+    """The segments an index keeps at a commit (Whoosh's merge policy).
+    Updating an article deletes it from its segment and writes it anew, and
+    Whoosh keeps a segment as long as it has documents, deleted or not: each
+    run that updated every article added the index's whole size again. So a
+    segment with nothing left goes, one more than half deleted has the rest
+    of its documents copied into this run's segment, and small ones are
+    merged as Whoosh does (MERGE_SMALL)."""
+    kept = []
+    for segment in segments:
+        deleted, count = segment.deleted_count(), segment.doc_count_all()
+        if deleted == count:
+            continue
+        if deleted * 2 > count:
+            with SegmentReader(writer.storage, writer.schema, segment) as reader:
+                writer.add_reader(reader)
+        else:
+            kept.append(segment)
+    return MERGE_SMALL(writer, kept)
+
+
 def _remove_segment(storage, segment: W3Segment) -> None:
     prefix = segment.segment_id()
     for name in storage.list():
@@ -390,7 +412,7 @@ class ParallelWriter:
         self.pending = []
         built = self.built
         self.tick("committing")
-        self.writer.commit(mergetype=lambda writer, segments: MERGE_SMALL(writer, segments) + built)
+        self.writer.commit(mergetype=lambda writer, segments: _merged(writer, segments) + built)
         add_missing_tables(self.ix, self.build.spelling)
 
     def cancel(self) -> None:

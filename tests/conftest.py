@@ -70,6 +70,24 @@ def web_index(tmp_path_factory) -> Index:
     return ix
 
 
+@pytest.fixture(scope="session")
+def huge_articles_index(tmp_path_factory) -> Index:
+    """Articles of one word repeated 100,000 times (400 KB each, well inside
+    the per-record limit): every phrase of that word matches everywhere in
+    them, which is the most work a phrase can make per article."""
+    folder = tmp_path_factory.mktemp("huge-articles")
+    write_jsonl(folder / "a.jsonl", [{"id": f"huge{i}", "lang": "en", "title": "war", "body": "war " * 100_000}
+                                     for i in range(4)])
+    ix = Index(tmp_path_factory.mktemp("huge-articles-ix"))
+    ix.update([folder])
+    return ix
+
+
+HUGE_PHRASE = '"' + " ".join(["war"] * 20) + '"~1000'
+"""A phrase that would take many seconds over those articles: a search that
+runs until its deadline."""
+
+
 UNLIMITED = {"RATE_LIMIT": "", "TIME_BUDGET": 0.0, "CONCURRENT_SEARCHES": 0}
 """Per-client limits off, for tests whose every request comes from one address."""
 UNLIMITED_ENV = {s.env: str(UNLIMITED[s.name]) for s in SETTINGS if s.name in UNLIMITED}

@@ -200,3 +200,21 @@ def test_indexing_shows_every_phase_then_time_rate_and_languages(tmp_path):
     report = json.loads(run("index", str(SEEDS), "--index-dir", str(tmp_path / "ix"), "--rebuild", "--json").stdout)
     assert report["languages"] == {"ar": 2, "de": 2, "nl": 1} and report["seconds"] > 0 and report["text_bytes"] > 0
     assert report["index"] == {"documents": 5, "languages": {"ar": 2, "de": 2, "nl": 1}}
+
+
+def test_file_names_are_printed_not_obeyed(tmp_path):
+    """A file's name may hold anything but '/': escape sequences (setting the
+    terminal's title or clipboard, clearing the screen), a line break that
+    fakes a line of the report. Skipped files are named with those written
+    out, one line each."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_jsonl(folder / "good.jsonl", [{"id": "g", "lang": "en", "title": "Good", "body": "A good article."}])
+    for name in ("\x1b]52;c;cHduZWQ=\x07a.txt", "b\x1b[2J\x9b31m.txt", "c\nskipped nothing.txt", "d\u202eevil.txt"):
+        (folder / name).write_text("")  # empty: skipped, with its name in the report
+    done = run("index", str(folder), "--index-dir", str(tmp_path / "ix"))
+    assert done.returncode == 0 and "1 added" in done.stdout
+    skipped = [line for line in done.stderr.splitlines() if line.startswith("  skipped")]
+    assert len(skipped) == 4, done.stderr
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", done.stderr)
+    assert r"\x1b]52;c;cHduZWQ=\x07a.txt: empty file" in done.stderr and r"c\nskipped nothing.txt" in done.stderr

@@ -22,7 +22,7 @@ import pytest
 
 from web.settings import SETTINGS
 
-from .conftest import UNLIMITED, LiveServer, search_command, search_workers
+from .conftest import HUGE_PHRASE, UNLIMITED, LiveServer, search_command, search_workers
 
 QUICK = {"SEARCH_WORKERS": "0", "SEARCH_REQUEST_TIMEOUT": "1", "SEARCH_IDLE_TIMEOUT": "2", "SEARCH_MAX_CONNECTIONS": "64"}
 """Timeouts short enough for a test; room for 64 connections, so that floods fill it."""
@@ -290,3 +290,24 @@ def test_a_setting_that_is_not_a_number_is_a_one_line_error(web_index):
     done = search_command("serve", "--index-dir", str(web_index.path), "--port", "0", env={"SEARCH_PER_PAGE": "ten"}, timeout=60)
     assert done.returncode == 1
     assert "SEARCH_PER_PAGE must be a whole number" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_one_client_cannot_occupy_every_search_worker(huge_articles_index):
+    """A search, once running, runs to its end: a client that may run as
+    many at once as there are workers keeps every other reader waiting.
+    With two workers (the default on two cores), one client sending slow
+    searches three at a time holds one; another reader's search is
+    answered at once by the other."""
+    server = LiveServer(huge_articles_index.path, env={"SEARCH_WORKERS": "2", **DEFAULT_LIMITS, "SEARCH_SECONDS": "3"})
+    slow = "/api/search?q=" + quote(HUGE_PHRASE)
+    threads = [threading.Thread(target=request_from, args=(server, "127.0.0.2", slow)) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        status, _, _, took = request_from(server, "127.0.0.3", "/api/search?q=peace")
+    finally:
+        for thread in threads:
+            thread.join()
+        server.stop()
+    assert status == 200 and took < 1.0, f"{took:.1f} s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import random
 import time
+import urllib.parse
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,7 @@ from search.index import Index
 from search.limits import Limits
 from search.searching import search
 
-from .conftest import XSS_ARTICLE, LiveServer, write_jsonl
+from .conftest import HUGE_PHRASE, XSS_ARTICLE, LiveServer, write_jsonl
 
 SYNTAX = ['"', "(", ")", "*", "?", ":", "-", "^", "~", "AND", "OR", "NOT", "lang:", "source:", "title:", "\\", "'", "„", "“", "«"]
 WORDS = ["Truppen", "القوات", "troepen", "2.500", "٢٥٠٠", "Irak", "die", "the"]
@@ -187,3 +188,30 @@ def test_the_deadline_reaches_search_worker_processes(web_index):
     finally:
         server.stop()
     assert status == 400 and data["error"]["code"] == "search_timeout"
+
+
+# Hostile articles and hostile queries together: work that grows with an
+# article's length must stay under the deadline too.
+
+def test_a_phrase_over_huge_articles_costs_at_most_its_deadline(huge_articles_index):
+    limits = Limits(seconds=1.0)
+    with huge_articles_index.searcher() as s:
+        started = time.perf_counter()
+        try:
+            search(s, HUGE_PHRASE, limits=limits)
+        except BadQuery as exc:
+            assert exc.code == "search_timeout"
+        took = time.perf_counter() - started
+    assert took < limits.seconds + 1.0, f"{took:.1f} s"
+
+
+def test_an_article_page_with_a_crafted_query_costs_at_most_the_deadline(huge_articles_index):
+    server = LiveServer(huge_articles_index.path, env={"SEARCH_SECONDS": "1"})
+    try:
+        started = time.perf_counter()
+        status, _, body = server.get("/articles/huge0?" + urllib.parse.urlencode({"q": HUGE_PHRASE}))
+        took = time.perf_counter() - started
+    finally:
+        server.stop()
+    assert took < 2.0, f"{took:.1f} s"
+    assert status == 200 and b"war war war" in body  # the article is shown, its words unmarked past the deadline

@@ -5,6 +5,9 @@ import fcntl
 import gzip
 import json
 import os
+import subprocess
+import sys
+import time
 from itertools import groupby
 
 import pytest
@@ -16,7 +19,7 @@ from search.errors import IndexBusy, IndexNotFound, IndexOutdated
 from search.index import Index, Progress, _prepared, build_schema
 from search.searching import search
 
-from .conftest import SEEDS, write_jsonl
+from .conftest import SEEDS, index_command, write_jsonl
 
 
 def ids(ix: Index, text: str = "Irak OR العراق OR Irak*") -> set[str]:
@@ -348,3 +351,49 @@ def test_duplicate_ids_of_one_file_are_listed_up_to_a_limit_then_counted(tmp_pat
     assert len(report.skipped) == 101
     assert report.skipped[0] == (str(source), f"duplicate id 'x' (first seen in {source})")
     assert report.skipped[-1] == (str(source), "249 more duplicate ids (the first 100 are listed)")
+
+
+def test_a_rebuild_killed_outright_leaves_nothing_behind_once_the_index_is_next_updated(tmp_path, articles_dir):
+    """SIGKILL (or SIGTERM, whose default is the same) gives a rebuild no
+    chance to remove what it half built, which can be a whole index's worth
+    of disk: the next run, whatever it is, removes it."""
+    ix_dir = tmp_path / "ix"
+    index_command(str(articles_dir), "--index-dir", str(ix_dir))
+    live = Index(ix_dir).generation_name()
+    write_jsonl(articles_dir / "many.jsonl", [{"id": f"m{i}", "lang": "en", "title": f"Report {i}",
+                                               "body": " ".join(f"word{(i * k) % 997}" for k in range(300))}
+                                              for i in range(3000)])
+    rebuild = subprocess.Popen([sys.executable, "-m", "search", "index", str(articles_dir), "--index-dir", str(ix_dir), "--rebuild"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while rebuild.poll() is None and len(list(ix_dir.glob("gen-*"))) < 2:
+            time.sleep(0.01)
+    finally:
+        rebuild.kill()
+        rebuild.wait()
+    assert len(list(ix_dir.glob("gen-*"))) == 2, "the rebuild ended before it could be killed"
+    index_command(str(articles_dir), "--index-dir", str(ix_dir))  # an ordinary, incremental run
+    assert [p.name for p in ix_dir.glob("gen-*")] == [live]
+    assert "m2999" in all_ids(Index(ix_dir))
+
+
+def test_updating_every_article_again_and_again_does_not_grow_the_index(tmp_path):
+    """Each run that updates a segment's articles deletes them there and
+    writes them anew: a segment with nothing left (or little) must go, or
+    the index grows by its whole size with every such run (six runs over a
+    feed rewritten each time: six times the size, every search reading
+    them all)."""
+    ix = Index(tmp_path / "ix")
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    sizes = []
+    for version in range(4):
+        write_jsonl(folder / "feed.jsonl", [{"id": f"a{i}", "lang": "en", "title": f"Report {i} version{version}",
+                                             "body": " ".join(f"word{(i * k + version) % 997}" for k in range(100))}
+                                            for i in range(300)])
+        ix.update([folder])
+        gen = ix._generation()
+        sizes.append(sum(f.stat().st_size for f in gen.iterdir() if f.is_file()))
+    with ix.searcher() as s:
+        assert (search(s, "version3").total, search(s, "version2").total, s.doc_count()) == (300, 0, 300)
+    assert sizes[-1] < 1.3 * sizes[0], sizes

@@ -7,8 +7,9 @@ one crafted query can take seconds. So each client has
   charged after each request with what it actually cost (the serving thread's
   own CPU time plus the search worker's, never time spent queued behind
   others);
-- a cap on the searches it has running at once (CONCURRENT_SEARCHES), so one
-  address cannot occupy every worker (its newest request may wait its turn);
+- a cap on the searches it has running at once (CONCURRENT_SEARCHES, and
+  always fewer than the search workers), so one address cannot occupy every
+  worker (its newest request may wait its turn);
 - a generous cap on requests (RATE_LIMIT, Flask-Limiter), against floods.
 
 A client over any of them gets a 429 with Retry-After, as JSON on the API and
@@ -126,6 +127,15 @@ class Running:
             self._changed.notify_all()
 
 
+def concurrent_searches(config) -> int:
+    """The searches one client may have running at once: CONCURRENT_SEARCHES,
+    but fewer than the search workers when there are several. A search runs
+    to its end once a worker has it, so a client holding every worker with
+    slow searches would keep every other reader waiting until its deadline."""
+    limit, workers = int(config["CONCURRENT_SEARCHES"]), int(config["WORKERS"])
+    return min(limit, workers - 1) if limit and workers > 1 else limit
+
+
 def refuse(retry_after: int, limit: str):
     """A 429 naming the limit; after_request adds the Retry-After header."""
     g.retry_after = retry_after
@@ -152,7 +162,8 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["rate_limiter"] = limiter
     budget = TimeBudget(float(app.config["TIME_BUDGET"])) if app.config["TIME_BUDGET"] else None
-    running = Running(int(app.config["CONCURRENT_SEARCHES"])) if app.config["CONCURRENT_SEARCHES"] else None
+    concurrent = concurrent_searches(app.config)
+    running = Running(concurrent) if concurrent else None
 
     @app.before_request
     def admit() -> None:

@@ -35,7 +35,7 @@ SETTINGS = (
     # What one client may use: searches cost compute, not keystrokes (limits.py).
     Setting("RATE_LIMIT", "600 per minute", "SEARCH_RATE_LIMIT", "Requests per client to the pages and API calls that search, against floods (empty: no limit), e.g. '600 per minute; 5000 per hour'."),
     Setting("TIME_BUDGET", 30.0, "SEARCH_TIME_BUDGET", "Seconds of search computing per client per minute (0: no limit)."),
-    Setting("CONCURRENT_SEARCHES", 2, "SEARCH_CONCURRENT_SEARCHES", "Searches one client may have running at once (0: no limit)."),
+    Setting("CONCURRENT_SEARCHES", 2, "SEARCH_CONCURRENT_SEARCHES", "Searches one client may have running at once (0: no limit); with several search workers, at most one fewer than them."),
     # Connections (server.py).
     Setting("MAX_CONNECTIONS", 1000, "SEARCH_MAX_CONNECTIONS", "Open connections in all; when full, the one waiting longest for its client is closed."),
     Setting("CONNECTIONS_PER_CLIENT", 32, "SEARCH_CONNECTIONS_PER_CLIENT", "Open connections per client address (0: no limit; not applied behind trusted proxies)."),
