@@ -403,23 +403,28 @@ def write_jsonl(path: Path, docs: Sequence[dict]) -> Path:
 # -- the engines compared ----------------------------------------------------------
 
 
-def build_ours(path: Path, files: Sequence[Path]) -> None:
-    report = Index(path).update(files)
+def build_ours(path: Path, files: Sequence[Path], embeddings: bool = False) -> None:
+    report = Index(path).update(files, embeddings=embeddings)
     if report.skipped:
         print(f"  warning: {len(report.skipped)} records skipped, e.g. {report.skipped[0]}", file=sys.stderr)
 
 
 @contextlib.contextmanager
-def ours(path: Path, language_given: bool = False) -> Iterator[Top]:
+def ours(path: Path, language_given: bool = False, meaning: bool = False) -> Iterator[Top]:
     """Our search as users run it: every language at once; or, with
     `language_given`, restricted to the query's language (the language filter
-    of the UI), to tell cross-language interference from analysis."""
-    with Index(path).searcher() as searcher:
+    of the UI), to tell cross-language interference from analysis. With
+    `meaning`, by meaning too (the index must have vectors)."""
+    ix = Index(path)
+    vectors = ix.vectors() if meaning else None
+    if meaning and vectors is None:
+        raise SystemExit(f"{path} has no vectors: build it with embeddings")
+    with ix.searcher() as searcher:
 
         def top(q: Query) -> list[str]:
             lang = q.lang if language_given else None
             try:
-                return [hit.id for hit in search(searcher, q.text, lang=lang, per_page=TOP).results]
+                return [hit.id for hit in search(searcher, q.text, lang=lang, per_page=TOP, vectors=vectors).results]
             except BadQuery:  # e.g. only stopwords left
                 return []
 

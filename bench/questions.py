@@ -22,11 +22,12 @@ would ask it. Sets:
 The articles are the first --docs of each language's corpus after the seeded
 shuffle of evaluate.py (seed 1, the sample the questions were written for),
 all four languages in one index, as in production. Engines: ours (search()
-as users run it), ours(lang) for Q (the question's language given), stock
-Whoosh (evaluate.py's baseline) and SQLite FTS5 with plain BM25, the
-reference. Metrics: success@10 (recall@10 for X) and MRR@10.
+as users run it: keywords and meaning, issue #11), keywords (ours without
+meaning), stock Whoosh (evaluate.py's baseline) and SQLite FTS5 with plain
+BM25, the reference. Metrics: success@10 (recall@10 for X) and MRR@10.
 
-    python3 bench/questions.py                 # about 5 minutes on 2 cores
+    python3 bench/questions.py                 # about 35 minutes on 2 cores (20 of them embedding)
+    python3 bench/questions.py --no-meaning    # keywords only, about 10 minutes
     python3 bench/questions.py --docs 1000 --langs de,en
 
 Tables go to stdout, progress to stderr, every query's ranks to
@@ -127,39 +128,32 @@ def evaluate(args: argparse.Namespace) -> dict:
     docs = [d for sample in samples.values() for d in sample]
     passage_docs, sets["P"] = passage_set(args.langs, articles)
     ranks: dict[str, dict[str, list]] = {"Q": {}, "X": {}, "P": {}}
+    article_sets = {name: qs for name, qs in sets.items() if name != "P"}
     with tempfile.TemporaryDirectory(prefix="questions-") as tmpdir:
         tmp = Path(tmpdir)
-        files = [write_jsonl(tmp / f"{lang}.jsonl", samples[lang]) for lang in args.langs]
-        with timer("index ours"):
-            build_ours(tmp / "ours", files)
-            build_ours(tmp / "ours-passages", [write_jsonl(tmp / "passages.jsonl", passage_docs)])
-        article_sets = {name: qs for name, qs in sets.items() if name != "P"}
-        with timer("query ours"):
-            with ours(tmp / "ours") as top:
-                for name, qs in article_sets.items():
-                    ranks[name]["ours"] = run_all(top, qs)
-            with ours(tmp / "ours-passages") as top:
-                ranks["P"]["ours"] = run_all(top, sets["P"])
-        with timer("query ours, language given"):
-            with ours(tmp / "ours", language_given=True) as top:
-                ranks["Q"]["ours_lang"] = run_all(top, sets["Q"])
-            with ours(tmp / "ours-passages", language_given=True) as top:
-                ranks["P"]["ours_lang"] = run_all(top, sets["P"])
+        files = {"articles": [write_jsonl(tmp / f"{lang}.jsonl", samples[lang]) for lang in args.langs],
+                 "passages": [write_jsonl(tmp / "passages.jsonl", passage_docs)]}
+        for kind, paths in files.items():
+            with timer(f"index ours ({kind}{', with vectors' if args.meaning else ''})"):
+                build_ours(tmp / f"ours-{kind}", paths, embeddings=args.meaning)
         with timer("index baseline"):
-            build_baseline(tmp / "baseline", docs)
+            build_baseline(tmp / "baseline-articles", docs)
             build_baseline(tmp / "baseline-passages", passage_docs)
-        with timer("query baseline"):
-            with baseline(tmp / "baseline") as top:
-                for name, qs in article_sets.items():
-                    ranks[name]["baseline"] = run_all(top, qs)
-            with baseline(tmp / "baseline-passages") as top:
-                ranks["P"]["baseline"] = run_all(top, sets["P"])
-        with timer("index+query fts5"):
-            with fts5(docs) as top:
-                for name, qs in article_sets.items():
-                    ranks[name]["fts5"] = run_all(top, qs)
-            with fts5(passage_docs) as top:
-                ranks["P"]["fts5"] = run_all(top, sets["P"])
+        engines = {
+            "ours": lambda kind: ours(tmp / f"ours-{kind}", meaning=args.meaning),
+            "keywords": lambda kind: ours(tmp / f"ours-{kind}"),
+            "baseline": lambda kind: baseline(tmp / f"baseline-{kind}"),
+            "fts5": lambda kind: fts5(docs if kind == "articles" else passage_docs),
+        }
+        if not args.meaning:
+            del engines["keywords"]  # the same as ours
+        for engine, opened in engines.items():
+            with timer(f"query {engine}"):
+                with opened("articles") as top:
+                    for name, qs in article_sets.items():
+                        ranks[name][engine] = run_all(top, qs)
+                with opened("passages") as top:
+                    ranks["P"][engine] = run_all(top, sets["P"])
 
     def table(name: str, group) -> dict:
         """summary per group of queries (a language, a language pair) and engine."""
@@ -168,6 +162,13 @@ def evaluate(args: argparse.Namespace) -> dict:
             out.setdefault(group(q), []).append(i)
         return {key: {engine: summary([rs[i] for i in idx]) for engine, rs in ranks[name].items()} for key, idx in sorted(out.items())}
 
+    def paired_by_language(name: str) -> dict:
+        """ours against fts5 and against keywords alone, question by question, per language."""
+        def of(engine: str, lang: str) -> list:
+            return [ranks[name][engine][i] for i, q in enumerate(sets[name]) if q.lang == lang]
+        return {lang: {other: paired(of("ours", lang), of(other, lang)) for other in ("fts5", "keywords") if other in ranks[name]}
+                for lang in args.langs}
+
     def losses(name: str) -> list[dict]:
         """Questions the reference finds and ours misses."""
         qs, mine, ref = sets[name], ranks[name]["ours"], ranks[name]["fts5"]
@@ -175,16 +176,14 @@ def evaluate(args: argparse.Namespace) -> dict:
                 for q, m, r in zip(qs, mine, ref) if m is None and r is not None]
 
     return {
-        "config": {"docs": args.docs, "langs": list(args.langs), "seed": SEED, "top": TOP},
+        "config": {"docs": args.docs, "langs": list(args.langs), "seed": SEED, "top": TOP, "meaning": args.meaning},
         "library": library,
         "articles": {lang: len(samples[lang]) for lang in args.langs},
         "passages": {lang: sum(p["lang"] == lang for p in passage_docs) for lang in args.langs},
         "Q": table("Q", lambda q: q.lang),
-        "Q_paired": {lang: paired(*([ranks["Q"][e][i] for i, q in enumerate(sets["Q"]) if q.lang == lang] for e in ("ours", "fts5")))
-                     for lang in args.langs},
+        "Q_paired": paired_by_language("Q"),
         "P": table("P", lambda q: q.lang),
-        "P_paired": {lang: paired(*([ranks["P"][e][i] for i, q in enumerate(sets["P"]) if q.lang == lang] for e in ("ours", "fts5")))
-                     for lang in args.langs},
+        "P_paired": paired_by_language("P"),
         "X": table("X", lambda q: f"{q.lang}->{q.kinds[0]}"),
         "X_by_query_language": table("X", lambda q: q.lang),
         "losses": {name: losses(name) for name in sets},
@@ -206,21 +205,27 @@ def print_report(results: dict) -> None:
           f"({', '.join(f'{k} {v}' for k, v in results['articles'].items())}) in one index; "
           f"success@{TOP} and MRR@{TOP}; commit {lib['commit']}{' + uncommitted changes' if lib['search_modified'] else ''}, "
           f"analyzer {lib['analyzer_version']}")
-    engines = ("ours", "ours_lang", "baseline", "fts5")
+    engines = [e for e in ("ours", "keywords", "baseline", "fts5") if e in next(iter(results["Q"].values()))]
     titles = {"Q": "Q: the question in the article's language, against articles",
               "P": f"P: the question against passages of about {PASSAGE_WORDS} words "
                    f"({', '.join(f'{k} {v}' for k, v in results['passages'].items())} passages)"}
+    print("ours: search() as users run it" + (" (keywords and meaning); keywords: without meaning"
+                                            if results["config"]["meaning"] else " (keywords only: --no-meaning)"))
     for name, title in titles.items():
         print(f"\n{title}")
-        print(f"{'lang':<6}{'n':>5}   " + "   ".join(f"{e + ' S@10':>14} {'MRR':>5}" for e in engines) + "   ours vs fts5 +/-")
+        versus = list(next(iter(results[f"{name}_paired"].values())))
+        print(f"{'lang':<6}{'n':>5}   " + "   ".join(f"{e + ' S@10':>14} {'MRR':>5}" for e in engines)
+              + "".join(f"   ours vs {other} +/-" for other in versus))
         for lang, row in results[name].items():
-            p = results[f"{name}_paired"][lang]
+            pairs = results[f"{name}_paired"][lang]
             print(f"{lang:<6}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines)
-                  + f"   +{p['better']}/-{p['worse']}")
+                  + "".join(f"   {'+%d/-%d' % (p['better'], p['worse']):>{len(other) + 12}}" for other, p in pairs.items()))
     print("\nX: the question in another language than the article's (query language -> article language)")
-    print(f"{'pair':<10}{'n':>5}   " + "   ".join(f"{e + ' R@10':>14} {'MRR':>5}" for e in ("ours", "baseline", "fts5")))
+    print(f"{'pair':<10}{'n':>5}   " + "   ".join(f"{e + ' R@10':>14} {'MRR':>5}" for e in engines))
     for key, row in {**results["X"], **{f"{k}->*": v for k, v in results["X_by_query_language"].items()}}.items():
-        print(f"{key:<10}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in ("ours", "baseline", "fts5")))
+        print(f"{key:<10}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines))
+    every = [q["ranks"]["ours"] for q in results["queries"]["X"]]
+    print(f"{'all':<10}{len(every):>5}   recall@{TOP} of ours {sum(r is not None for r in every) / max(len(every), 1):.3f}")
     for name in ("Q", "P", "X"):
         lost = results["losses"][name]
         print(f"\n{name}: {len(lost)} questions FTS5 finds and ours misses; e.g.")
@@ -236,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages (default ar,de,nl,en)")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--no-meaning", dest="meaning", action="store_false",
+                   help="keywords only: no vectors (saves embedding the articles and passages, ~20 min on 2 cores)")
     args = p.parse_args(argv)
     args.langs = tuple(x.strip() for x in args.langs.split(",") if x.strip())
     if not all((args.corpora / f"{lang}.jsonl.gz").is_file() for lang in args.langs):

@@ -66,9 +66,12 @@ def cli() -> None:
 @index_option
 @click.option("--rebuild", is_flag=True, help="Build a fresh index beside the old one and switch when complete.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes that build the index (default: one per core).")
+@click.option("--no-embeddings", "no_embeddings", is_flag=True,
+              help="Skip computing vectors for search by meaning (the keyword index is built either way).")
 @json_option
 @reports_errors
-def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, workers: int | None, as_json: bool) -> None:
+def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, workers: int | None, no_embeddings: bool,
+                  as_json: bool) -> None:
     """Index articles from files and folders (default: seeds/).
 
     Reads .txt/.md (title on the first line), .json, .jsonl, each optionally
@@ -80,7 +83,8 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
         raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist. "
                                    "Name the files and folders to index: search index PATH ...")
     ix = Index(index_dir)
-    report = _update(ix, paths, rebuild=rebuild, workers=workers, bar=sys.stderr.isatty() and not as_json)
+    report = _update(ix, paths, rebuild=rebuild, workers=workers, embeddings=not no_embeddings,
+                     bar=sys.stderr.isatty() and not as_json)
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "index": _totals(ix)}, ensure_ascii=False, indent=2))
     else:
@@ -89,16 +93,18 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
         sys.exit(1)  # nothing could be indexed
 
 
-_PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing", "done": "Done"}
+_PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing", "embedding": "Embedding",
+           "done": "Done"}
 
 
-def _update(ix: Index, paths, rebuild: bool = False, workers: int | None = None, bar: bool = False) -> IndexReport:
-    """ix.update, with a progress bar on stderr when `bar`."""
+def _update(ix: Index, paths, rebuild: bool = False, workers: int | None = None, embeddings: bool = True,
+            bar: bool = False) -> IndexReport:
+    """ix.update (with embeddings unless told not to), with a progress bar on stderr when `bar`."""
     if not bar:
-        return ix.update(paths, rebuild=rebuild, workers=workers)
+        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings)
     line = ProgressLine(sys.stderr, shutil.get_terminal_size().columns)
     try:
-        return ix.update(paths, rebuild=rebuild, workers=workers,
+        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings,
                          on_progress=lambda p: line.show(_PHASES[p.phase], p.done, p.total))
     finally:
         line.close()
@@ -128,6 +134,9 @@ def _print_report(report: IndexReport, ix: Index) -> None:
         click.echo(f"  added or updated: {_by_language(report.languages)}")
     else:
         click.echo(f"Took {seconds:.1f} s.")
+    if report.embedded:
+        click.echo(f"  by meaning:       {_count(report.embedded, 'article')} embedded in "
+                   f"{report.embedding_seconds:.1f} s ({report.embedded / max(report.embedding_seconds, 1e-3):,.1f} articles/s)")
     totals = _totals(ix)
     if totals:
         click.echo(f"  in the index:     {_by_language(totals['languages'])} ({_count(totals['documents'], 'article')})")
@@ -158,13 +167,18 @@ def _by_language(counts: dict[str, int]) -> str:
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page number.")
 @click.option("--terminal-bidi", is_flag=True, envvar="SEARCH_TERMINAL_BIDI",
               help="The terminal shapes and orders right-to-left text itself: print Arabic in logical order (env SEARCH_TERMINAL_BIDI=1).")
+@click.option("--no-meaning", "no_meaning", is_flag=True, help="Keywords only: no search by meaning, across languages.")
 @json_option
 @reports_errors
-def query_command(text: str, index_dir: str, lang, source, limit: int, page: int, terminal_bidi: bool, as_json: bool) -> None:
+def query_command(text: str, index_dir: str, lang, source, limit: int, page: int, terminal_bidi: bool, no_meaning: bool,
+                  as_json: bool) -> None:
     """Search the index; TEXT may use "phrases", AND/OR/NOT, -word, word*,
-    lang:xx, source:name and title:word."""
-    with Index(index_dir).searcher() as searcher:
-        results = search(searcher, text, lang=lang, source=source, page=page, per_page=limit)
+    lang:xx, source:name and title:word. A query of plain words is also
+    searched by meaning, in every language (when the index has vectors)."""
+    ix = Index(index_dir)
+    with ix.searcher() as searcher:
+        results = search(searcher, text, lang=lang, source=source, page=page, per_page=limit,
+                         vectors=None if no_meaning else ix.vectors())
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -181,11 +195,14 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
         direction = LANGUAGES[hit.lang].direction if hit.lang in LANGUAGES else None
         number = f"{n}. "
         indent = " " * len(number)
-        meta = " · ".join(x for x in (hit.lang, hit.source, hit.date, hit.id, f"score {hit.score}") if x)
+        meaning = "related in meaning" if hit.by_meaning else ""
+        meta = " · ".join(x for x in (hit.lang, hit.source, hit.date, hit.id, f"score {hit.score}", meaning) if x)
         click.echo()
         show(number, hit.title_html, direction)
         show(indent, escape(meta))
         show(indent, hit.snippet, direction)
+        if hit.also_in:
+            show(indent, escape("also in: " + " · ".join(f"{other.lang} {other.id}" for other in hit.also_in)))
     if results.facets.get("lang"):
         click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in results.facets["lang"].items()))
 

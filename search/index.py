@@ -31,20 +31,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import whoosh.index
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from . import __version__
+from . import __version__, vectors
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
 from .documents import (
     MAX_SKIPS_LISTED, Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
 )
+from .embedding import embed_all, passage_text
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
 from .results import IndexReport, IndexStats
 from .segments import ParallelWriter
+from .vectors import Vectors
 
 INDEX_FORMAT = 1
 """Bumped whenever the schema changes in a way older programs cannot read."""
@@ -89,6 +92,9 @@ def article_language(article: Article) -> str:
     return detect(f"{article.title}\n{article.body}")
 
 
+EMBED_SAVE_SECONDS = 60.0
+"""How often a run that computes vectors saves those done so far."""
+
 WRITE_COST = 0.9
 """What writing a segment out costs per byte of input, relative to reading
 and analyzing it: measured on a full build of the corpora (CPU seconds per
@@ -104,7 +110,8 @@ class Progress:
 
     A unit is a byte of input files: reading and analyzing it counts 1,
     writing it out into a segment WRITE_COST more. Input whose articles need
-    no writing (unchanged ones) counts fully once read."""
+    no writing (unchanged ones) counts fully once read. Then "embedding"
+    counts articles given a vector (see Index.embed)."""
 
     phase: str
     done: int
@@ -174,6 +181,10 @@ class Index:
         """A searcher the caller must close (see `searcher()` for a managed one)."""
         return self.open().searcher(weighting=LanguageBM25F())
 
+    def vectors(self) -> Vectors | None:
+        """The live generation's vectors (see vectors.py), None without them."""
+        return vectors.load(self._generation())
+
     @contextmanager
     def searcher(self) -> Iterator[Searcher]:
         with self.open_searcher() as searcher:
@@ -203,13 +214,19 @@ class Index:
         rebuild: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
         workers: int | None = None,
+        embeddings: bool = False,
     ) -> IndexReport:
         """Bring the index in line with the articles under `paths`: add new
         ones, update changed ones, remove those no longer in their file or
         whose file is gone. With `rebuild`, build a fresh generation and
         switch to it when complete. `workers` processes build the index
         (default: one per core). `on_progress` hears how far the run is, a
-        few times a second."""
+        few times a second.
+
+        Then, with `embeddings` (what `search index` does unless told not
+        to), the articles without a vector (new, changed, or left by an
+        interrupted run) get one (see `embed`): the keyword index is
+        searchable before this starts."""
         started = time.monotonic()
         paths = [Path(p) for p in paths]
         progress = _RunProgress(total_bytes(paths) if on_progress else 0, on_progress)
@@ -217,6 +234,8 @@ class Index:
         with self._write_lock():
             try:
                 report = self._update(paths, rebuild, progress, workers)
+                if embeddings and self._current() is not None:
+                    self._embed(report, progress, workers)
             finally:
                 if created and self._current() is None:
                     self._remove_folder()  # nothing was indexed: leave no empty index behind
@@ -244,6 +263,56 @@ class Index:
             self._switch_to(gen, live)
             report.rebuilt = True
         return report
+
+    def embed(self, workers: int | None = None, on_progress: Callable[[Progress], None] | None = None) -> IndexReport:
+        """Compute the vectors the index lacks (see vectors.py), without
+        reading any file: what `update` does after indexing."""
+        started = time.monotonic()
+        report = IndexReport()
+        with self._write_lock():
+            self._embed(report, _RunProgress(0, on_progress), workers)
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    def _embed(self, report: IndexReport, progress: _RunProgress, workers: int | None) -> None:
+        """Give every live article a vector: reuse those of unchanged articles
+        (from this generation, or the previous one after a rebuild), compute
+        the others on every core, and save as it goes (every
+        EMBED_SAVE_SECONDS), so that an interrupted run keeps its work."""
+        started = time.monotonic()
+        gen = self._generation()
+        own = vectors.load(gen)
+        old = own
+        if old is None:  # a new generation: the one it replaced may have them
+            older = [number for number in self._generations() if number < int(gen.name[4:])]
+            old = (vectors.load(self._generations()[max(older)]) if older else None) or Vectors.empty()
+        ix = whoosh.index.open_dir(str(gen))
+        with ix.reader() as reader:
+            live = list(reader.all_doc_ids()) if reader.doc_count_all() else []
+            columns = [list(reader.column_reader(name)) for name in ("id", "fingerprint", "lang")] if live else [[], [], []]
+            keys = [tuple(column[d] for column in columns) for d in live]
+            reused = [(key, old.known[key[:2]]) for key in keys if key[:2] in old.known]
+            missing = [(d, key) for d, key in zip(live, keys) if key[:2] not in old.known]
+            texts = [passage_text(*(reader.stored_fields(d).get(f, "") for f in ("title", "body"))) for d, _ in missing]
+        if not missing and own is not None and len(reused) == len(own):
+            return
+        rows = [row for _, row in reused]
+        done = [Vectors(*(np.array([key[i] for key, _ in reused], str) for i in range(3)), old.matrix[rows])]
+        progress.phase, progress.count = "embedding", (0, len(missing))
+        progress.report()
+        saved = time.monotonic()
+        at = 0
+        for batch in embed_all(texts, workers, progress.embedded):
+            keys_done = [key for _, key in missing[at:at + len(batch)]]
+            at += len(batch)
+            done.append(Vectors(*(np.array([key[i] for key in keys_done], str) for i in range(3)), batch))
+            if time.monotonic() - saved > EMBED_SAVE_SECONDS:
+                done = [_joined(done)]
+                done[0].save(gen)
+                saved = time.monotonic()
+        _joined(done).save(gen)
+        report.embedded = len(missing)
+        report.embedding_seconds = round(time.monotonic() - started, 3)
 
     def create(self) -> None:
         """Create an empty index, unless there is one: for a server asked to
@@ -497,6 +566,7 @@ class _RunProgress:
         self.writer: _LazyWriter | None = None
         self.unwritten = 0.0  # bytes read whose articles need no writing
         self.phase = "reading"
+        self.count = (0, 0)  # while embedding: articles done, of how many
         self.shown: tuple[str, float] = ("", 0.0)  # the phase last reported, and when
 
     def read(self, nbytes: int) -> None:
@@ -505,10 +575,18 @@ class _RunProgress:
             self.unwritten += nbytes
         self.report()
 
+    def embedded(self, articles: int) -> None:
+        """embed_all's `on_batch`."""
+        self.count = (self.count[0] + articles, self.count[1])
+        self.report()
+
     def report(self, phase: str | None = None) -> None:
         """Report, now in `phase` if given (the writer calls this while it waits)."""
         self.phase = phase or self.phase
         if self.on_progress is None:
+            return
+        if self.phase == "embedding":  # counted in articles
+            self.on_progress(Progress("embedding", *self.count))
             return
         analyzed, written, writing = self.writer.progress() if self.writer else (0.0, 0.0, False)
         shown = "writing" if writing and self.phase == "reading" else self.phase
@@ -518,6 +596,10 @@ class _RunProgress:
         self.shown = (shown, now)
         done = self.total if shown == "done" else (1 + WRITE_COST) * self.unwritten + analyzed + WRITE_COST * written
         self.on_progress(Progress(shown, int(min(done, self.total)), int(self.total)))
+
+
+def _joined(parts: list[Vectors]) -> Vectors:
+    return Vectors(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ids", "fingerprints", "langs", "matrix")))
 
 
 def stored_article(stored: dict) -> Article:

@@ -92,6 +92,11 @@ class ParsedQuery:
     suggestions; a half-typed last word (see `typing`) is not among them."""
     typed: list[str] = field(default_factory=list)
     """Every word typed in words and phrases, as evidence of the query's language."""
+    meaning: str = ""
+    """What to search for by meaning as well (see embedding.py): the words
+    of a query of plain words; "" for a query whose syntax asks for exact
+    words or filters (see _plain), and while the reader types (results must
+    keep up with the keys)."""
 
     def combined(self, weights: dict[str, float] | None = None) -> wq.Query:
         """One query over all languages, each language's part weighted."""
@@ -164,7 +169,8 @@ def parse(
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
     if unfinished and (half_typed := _last_word(syntax, text)) is not None:
         syntax = _completing(syntax, half_typed)
-        words.pop()  # no spelling suggestion for a word not yet typed out
+        if words and words[-1] == half_typed.text:
+            words.pop()  # no spelling suggestion for a word not yet typed out
     typed = _typed_words(syntax)
     wanted = " ".join(_typed_words(_without_exclusions(syntax)))
     strict = bool(_EXPLICIT_AND.search(text))
@@ -184,7 +190,16 @@ def parse(
     # there: "في -من" in Arabic) would match every article without them.
     parts = {lang: q for lang, q in parts.items() if _has_positive(q)}
     parts = {lang: _ranked(q, lang, strict) for lang, q in parts.items()}
-    return ParsedQuery(parts, words, typed)
+    meaning = "" if typing or not _plain(syntax) else " ".join(words)
+    return ParsedQuery(parts, words, typed, meaning)
+
+
+def _plain(syntax: wq.Query) -> bool:
+    """Whether the query is plain words, with no syntax that asks for exact
+    words (a phrase, pattern, exclusion or field) or filters them (lang:,
+    source:, which the search's own filters do for meaning too)."""
+    return all(isinstance(node, (wq.And, wq.Or)) or (isinstance(node, wq.Term) and node.fieldname == "text")
+               for node in _nodes(syntax))
 
 
 def word_likelihoods(reader, parsed: ParsedQuery, min_docs: int) -> dict[str, list[float]]:

@@ -7,6 +7,16 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass
+class Counterpart:
+    """The same story in another language: the article nearest a result in meaning there."""
+
+    id: str
+    lang: str
+    title: str
+    similarity: float
+
+
+@dataclass
 class Hit:
     id: str
     title: str
@@ -19,6 +29,11 @@ class Hit:
     """Safe HTML: the text escaped, matched words wrapped in <mark>."""
     title_html: str = ""
     """The title as safe HTML, matched words wrapped in <mark> like the snippet's."""
+    by_meaning: bool = False
+    """Found by meaning only (in another language, or in other words): none
+    of the query's words are in it, and nothing is marked."""
+    also_in: list[Counterpart] = field(default_factory=list)
+    """The same story in other languages, one article per language at most."""
 
 
 @dataclass
@@ -58,6 +73,10 @@ class IndexReport:
     """Size of the articles added or updated (title and body, UTF-8)."""
     seconds: float = 0.0
     """How long the run took."""
+    embedded: int = 0
+    """Articles given a vector (new, changed, or left without one before)."""
+    embedding_seconds: float = 0.0
+    """How long computing those took (part of `seconds`)."""
 
     @property
     def changed(self) -> bool:

@@ -27,9 +27,12 @@ from .languages import NEUTRAL, resolve
 from .limits import Deadline, Limits
 from .query import Completion, ParsedQuery, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
-from .results import Hit, SearchResults
+from .fusion import fused
+from .meaning import MEANING_WEIGHT, Meaning, counterparts
+from .results import Counterpart, Hit, SearchResults
 from .segments import spelling_tables
 from .spelling import SpellingTable, completions, respellings
+from .vectors import Vectors
 
 MIN_LANGUAGE_DOCS = 100
 """Below this many articles a language's word statistics are too thin to weigh
@@ -51,13 +54,18 @@ def search(
     limits: Limits = Limits(),
     deadline: Deadline | None = None,
     typing: bool = False,
+    vectors: Vectors | None = None,
 ) -> SearchResults:
     """Search every language at once (or only `lang`), best matches first.
     Without `snippets` every hit's snippet is empty, which saves analyzing the
     hits' text when only ids and scores are wanted. `deadline` (by default
     `limits.seconds` from now) bounds everything the search does. With
     `typing` (results as the reader types), a last word not yet followed by
-    a space is also read as the beginning of a longer one."""
+    a space is also read as the beginning of a longer one.
+
+    With the index's `vectors`, a query of plain words is also searched by
+    meaning, in every language, and the two rankings fused (see fusion.py);
+    each hit then lists its counterparts in the other languages."""
     deadline = deadline or Deadline(limits.seconds)
     if page < 1:
         raise BadQuery("page must be 1 or more.")
@@ -73,21 +81,32 @@ def search(
     source = lookup(source) if source else None
     languages = (code,) if code else INDEXED_LANGUAGES
     parsed = parse(text, languages, lookup, limits, typing)
+    meaning = Meaning(searcher, vectors, parsed.meaning) if vectors is not None and parsed.meaning else None
     query = _expanded(searcher, _weighted(searcher, parsed), limits.expansions, deadline)
     scores = score_all(searcher, query, deadline)
     everywhere = scores
     if code:  # the language facet counts the query's matches in every language
         everywhere_query = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup, limits, typing))
         everywhere = score_all(searcher, _expanded(searcher, everywhere_query, limits.expansions, deadline), deadline)
+    by_meaning: set[int] = set()
+    if meaning is not None and meaning.wait(deadline):
+        near = meaning.nearest(code, scores)
+        by_meaning = set(near) - scores.keys()
+        scores = fused(scores, near, MEANING_WEIGHT)
+        everywhere = fused(everywhere, meaning.nearest(None, everywhere), MEANING_WEIGHT) if code else scores
     found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
     # Best first; equal scores in index order, as Whoosh ranks them.
     ranked = heapq.nlargest(page * per_page, zip(map(scores.__getitem__, found), map(operator.neg, found)))
     highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
-    hits = [_hit(searcher.stored_fields(-d), score, highlighter) for score, d in ranked[(page - 1) * per_page:]]
+    shown = [-d for _, d in ranked[(page - 1) * per_page:]]
+    also = counterparts(searcher, vectors, shown) if vectors is not None and not deadline.passed() else {}
+    hits = [_hit(searcher.stored_fields(d), score, highlighter, d in by_meaning, also.get(d, []))
+            for (score, _), d in zip(ranked[(page - 1) * per_page:], shown)]
     suggestion = None
-    if total < SUGGEST_BELOW and not deadline.passed():
-        suggestion = _suggest(searcher, text, parsed.words, total, languages, lookup, limits, deadline, typing)
+    by_words = total - len(by_meaning.intersection(found)) if by_meaning else total
+    if by_words < SUGGEST_BELOW and not deadline.passed():
+        suggestion = _suggest(searcher, text, parsed.words, by_words, languages, lookup, limits, deadline, typing)
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
 
 
@@ -265,7 +284,8 @@ def mark_article(article: Article, text: str, limits: Limits = Limits(), deadlin
     )
 
 
-def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
+def _hit(stored: dict, score: float, highlighter: _Highlighter | None, by_meaning: bool = False,
+         also_in: list[Counterpart] | None = None) -> Hit:
     """A result; with its snippet and title marks unless `highlighter` is None."""
     lang = stored.get("lang", "")
     title = stored.get("title", "")
@@ -280,6 +300,8 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None) -> Hit:
         score=round(score, 4),
         snippet=snippet(body, highlighter.spans(scanned(body), lang)) if highlighter else "",
         title_html=mark(title, highlighter.spans(title, lang) if highlighter else []),
+        by_meaning=by_meaning,
+        also_in=also_in or [],
     )
 
 

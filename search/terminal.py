@@ -215,18 +215,22 @@ class ProgressLine:
     way, how far, and the time left, estimated from the pace since the bar
     first moved (the work units are meant to take equal time; what comes
     before the first, such as decompressing a large first file, is not
-    part of the pace)."""
+    part of the pace). A new total means work counted in other units (articles
+    embedded after bytes indexed): the pace starts again."""
 
     def __init__(self, stream: TextIO, width: int):
         self.stream = stream
         self.bar_width = max(10, min(40, width - 36))
         self.start: tuple[float, int] | None = None  # when the bar first moved, and from where
+        self.total: int | None = None
         self.drawn = False
 
     def show(self, label: str, done: int, total: int) -> None:
         fraction = min(done / total, 1.0) if total else 1.0
         filled = round(fraction * self.bar_width)
         now = time.monotonic()
+        if total != self.total:
+            self.start, self.total = None, total
         if self.start is None and done:
             self.start = (now, done)
         left = ""

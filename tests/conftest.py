@@ -63,10 +63,11 @@ XSS_ARTICLE = {
 
 @pytest.fixture(scope="session")
 def web_index(tmp_path_factory) -> Index:
-    """Seeds plus an article full of markup, for the web tests (read-only)."""
+    """Seeds plus an article full of markup, for the web tests (read-only),
+    with vectors, as `search index` makes it."""
     hostile = write_jsonl(tmp_path_factory.mktemp("web-articles") / "hostile.jsonl", [XSS_ARTICLE])
     ix = Index(tmp_path_factory.mktemp("web-index"))
-    ix.update([SEEDS, hostile])
+    ix.update([SEEDS, hostile], embeddings=True)
     return ix
 
 

@@ -24,10 +24,25 @@ def test_search_returns_ranked_marked_results_matching_the_openapi_document(clie
     assert response.status_code == 200
     data = response.get_json()
     check(spec, "SearchResponse", data)
-    assert data["total"] == 2 and data["results"][0]["id"] == DE_PLAN
+    assert data["results"][0]["id"] == DE_PLAN
     assert "<mark>Truppen</mark>" in data["results"][0]["snippet"]
-    assert data["facets"]["lang"] == {"de": 2}
+    by_words = [hit for hit in data["results"] if not hit["by_meaning"]]
+    assert [hit["lang"] for hit in by_words] == ["de", "de"] and data["results"][:2] == by_words
+    # the story in the other languages, found by meaning (test_meaning.py has the details)
+    assert {"ar", "nl"} <= {hit["lang"] for hit in data["results"] if hit["by_meaning"]}
+    assert {"ar", "nl"} <= {other["lang"] for other in data["results"][0]["also_in"]}
+    assert data["facets"]["lang"]["de"] == 2
     assert data["took_ms"] >= 0
+
+
+def test_related_articles_are_the_same_story_in_other_languages(client, spec):
+    data = client.get(f"/api/articles/{DE_PLAN}/related").get_json()
+    check(spec, "Related", data)
+    assert data["by_meaning"] and {c["lang"] for c in data["counterparts"]} == {"ar", "nl"}
+    assert DE_PLAN not in {r["id"] for r in data["related"]} and len(data["related"]) == 5
+    missing = client.get("/api/articles/nope/related")
+    assert missing.status_code == 404
+    check(spec, "Error", missing.get_json())
 
 
 def test_search_filters_pages_and_suggestions(client, spec):
@@ -73,7 +88,7 @@ def test_bad_requests_are_json_400s_with_a_message(client, spec, query, code):
 
 
 def test_openapi_documents_every_api_path(spec):
-    assert set(spec["paths"]) == {"/api/search", "/api/articles/{id}", "/healthz"}
+    assert set(spec["paths"]) == {"/api/search", "/api/articles/{id}", "/api/articles/{id}/related", "/healthz"}
     jsonschema.Draft202012Validator.check_schema(spec["components"]["schemas"]["SearchResponse"])
 
 

@@ -66,6 +66,24 @@ def test_results_come_while_a_word_is_still_being_typed(live_server, page):
     page.locator("#results .empty").wait_for()
 
 
+def test_an_english_query_shows_the_story_in_every_language_with_its_counterparts(live_server, page):
+    page.goto(live_server.url + "/")
+    page.locator("#q").fill("US troops leave Iraq")
+    page.locator("#q").press("Enter")
+    page.locator("#results article.hit").first.wait_for()
+    hits = page.locator("#results article.hit")
+    assert {hits.nth(i).get_attribute("lang") for i in range(hits.count())} >= {"de", "ar", "nl"}
+    arabic = page.locator("#results article.hit[lang=ar]").first
+    assert arabic.get_attribute("dir") == "rtl" and arabic.locator(".by-meaning").count() == 1
+    assert arabic.locator(".snippet mark").count() == 0  # nothing falsely marked
+    german = page.locator("#results article.hit[lang=de]").first
+    also = german.locator(".also-in a")
+    assert sorted(also.all_inner_texts()) == sorted(["العربية", "Nederlands"])
+    german.locator(".also-in a[hreflang=nl]").click()
+    page.locator("article.full[lang=nl]").wait_for()
+    assert "Deutsch" in page.locator(".same-story").inner_text()
+
+
 def test_only_the_newest_query_is_shown(live_server, page):
     page.goto(live_server.url + "/")
     box = page.locator("#q")
@@ -111,7 +129,8 @@ def test_keyboard_reaches_the_search_box_and_results(live_server, page):
     page.keyboard.press("Enter")  # skip the header
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "q"
-    for _ in range(4):  # on through the button and the language facets to the first result
+    facets = page.locator(".facets a").count()
+    for _ in range(2 + facets):  # on through the button and the language facets to the first result
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('article.hit') !== null")
 

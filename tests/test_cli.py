@@ -45,7 +45,8 @@ def test_query_finds_the_seed_articles_with_marked_snippets(cli_index, query, fi
     found = json.loads(run("query", query, "--index-dir", str(cli_index), "--json").stdout)
     assert {r["id"] for r in found["results"][: len(first_ids)]} == first_ids
     assert set(found) == {"query", "total", "page", "per_page", "results", "facets", "suggestion"}
-    assert set(found["results"][0]) == {"id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html"}
+    assert set(found["results"][0]) == {"id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html",
+                                        "by_meaning", "also_in"}
 
 
 def test_query_options_and_index_from_environment(cli_index):
@@ -109,7 +110,7 @@ def test_an_unknown_language_is_an_error_not_zero_results(cli_index):
 
 
 def test_a_page_past_the_end_says_which_pages_exist(cli_index):
-    done = run("query", "Truppen", "--page", "99", "--index-dir", str(cli_index))
+    done = run("query", "Truppen", "--page", "99", "--no-meaning", "--index-dir", str(cli_index))
     assert done.returncode == 0
     assert done.stdout.splitlines()[0] == "No results on page 99: 2 results on 1 page."
 
@@ -192,8 +193,10 @@ def test_arabic_on_a_terminal_marks_exactly_the_matched_words_line_by_line(cli_i
 def test_indexing_shows_every_phase_then_time_rate_and_languages(tmp_path):
     shown = on_terminal("index", str(SEEDS), "--index-dir", str(tmp_path / "ix"), columns=80)
     bar = shown.split("\n")[0].split("\r")  # one line, redrawn
-    assert [label for label, _ in groupby(part.split()[0] for part in bar if part)] == ["Reading", "Writing", "Committing", "Done"]
+    assert [label for label, _ in groupby(part.split()[0] for part in bar if part)] == [
+        "Reading", "Writing", "Committing", "Embedding", "Done"]
     assert "100%" in bar[-1]
+    assert re.search(r"^  by meaning: +5 articles embedded in [\d.]+ s \([\d.,]+ articles/s\)$", shown, re.M)
     assert re.search(r"^Indexed 5 articles \([\d.]+ MB of text\) in [\d.]+ s: [\d,]+ articles/s, [\d.]+ MB/s\.$", shown, re.M)
     assert "  added or updated: ar 2, de 2, nl 1\n" in shown
     assert "  in the index:     ar 2, de 2, nl 1 (5 articles)\n" in shown

@@ -358,12 +358,13 @@ def test_a_rebuild_killed_outright_leaves_nothing_behind_once_the_index_is_next_
     chance to remove what it half built, which can be a whole index's worth
     of disk: the next run, whatever it is, removes it."""
     ix_dir = tmp_path / "ix"
-    index_command(str(articles_dir), "--index-dir", str(ix_dir))
+    index_command(str(articles_dir), "--index-dir", str(ix_dir), "--no-embeddings")
     live = Index(ix_dir).generation_name()
     write_jsonl(articles_dir / "many.jsonl", [{"id": f"m{i}", "lang": "en", "title": f"Report {i}",
                                                "body": " ".join(f"word{(i * k) % 997}" for k in range(300))}
                                               for i in range(3000)])
-    rebuild = subprocess.Popen([sys.executable, "-m", "search", "index", str(articles_dir), "--index-dir", str(ix_dir), "--rebuild"],
+    rebuild = subprocess.Popen([sys.executable, "-m", "search", "index", str(articles_dir), "--index-dir", str(ix_dir), "--rebuild",
+                                "--no-embeddings"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while rebuild.poll() is None and len(list(ix_dir.glob("gen-*"))) < 2:
@@ -372,7 +373,7 @@ def test_a_rebuild_killed_outright_leaves_nothing_behind_once_the_index_is_next_
         rebuild.kill()
         rebuild.wait()
     assert len(list(ix_dir.glob("gen-*"))) == 2, "the rebuild ended before it could be killed"
-    index_command(str(articles_dir), "--index-dir", str(ix_dir))  # an ordinary, incremental run
+    index_command(str(articles_dir), "--index-dir", str(ix_dir), "--no-embeddings")  # an ordinary, incremental run
     assert [p.name for p in ix_dir.glob("gen-*")] == [live]
     assert "m2999" in all_ids(Index(ix_dir))
 

@@ -116,7 +116,7 @@ def corpus_server(tmp_path):
     folder, ix_dir = tmp_path / "articles", tmp_path / "ix"
     folder.mkdir()
     write_articles(folder, 0, 600, "base")
-    index_command(str(SEEDS), str(folder), "--index-dir", str(ix_dir))
+    index_command("--no-embeddings", str(SEEDS), str(folder), "--index-dir", str(ix_dir))
     server = LiveServer(ix_dir, env={"SEARCH_REFRESH_SECONDS": "0.5"})
     yield server, folder
     server.stop()
@@ -131,10 +131,10 @@ def test_no_request_fails_while_the_index_is_updated_and_rebuilt(corpus_server):
         delays = []
         for n in range(3):  # incremental updates
             write_articles(folder, 1000 + n * 50, 50, f"update{n}")
-            index_command(*seeds_and_folder)
+            index_command("--no-embeddings", *seeds_and_folder)
             delays.append(server.seconds_until_found(f"update{n}", f"update{n}-{1000 + n * 50}"))
         write_articles(folder, 2000, 50, "rebuilt")
-        index_command(*seeds_and_folder, "--rebuild")
+        index_command("--no-embeddings", *seeds_and_folder, "--rebuild")
         delays.append(server.seconds_until_found("rebuilt", "rebuilt-2000"))
         time.sleep(2)
     figures = load.figures() | {"visible_after_s": [round(d, 2) for d in delays]}
@@ -161,7 +161,7 @@ def test_memory_and_file_descriptors_stay_flat_over_a_soak(corpus_server):
         for n in range(4):  # index changes make every worker reopen its searcher
             time.sleep(3)
             write_articles(folder, 5000 + n * 10, 10, f"soak{n}")
-            index_command(str(SEEDS), str(folder), "--index-dir", str(server.index_dir))
+            index_command("--no-embeddings", str(SEEDS), str(folder), "--index-dir", str(server.index_dir))
         changing.wait()
     time.sleep(1)
     burst(800)  # every worker has reopened on the last change

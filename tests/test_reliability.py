@@ -51,12 +51,14 @@ def expected(files: range, version: int) -> dict[str, str]:
 
 
 def start_index(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "search", "index", *args],
+    """`search index` of keywords only: what is killed here is the keyword
+    index (test_meaning.py interrupts the embedding)."""
+    return subprocess.Popen([sys.executable, "-m", "search", "index", "--no-embeddings", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def run_index(*args: str) -> subprocess.CompletedProcess:
-    return search_command("index", *args)
+    return search_command("index", "--no-embeddings", *args)
 
 
 def kill_after(args: tuple[str, ...], seconds: float) -> bool:

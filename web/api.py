@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, jsonify, request
 
 from search.errors import SearchError
 from search.index import article_by_id
 
 from . import openapi
-from .data import search_data
+from .data import related_articles, search_data
 from .errors import RequestError, from_library
 from .searcher import get_index, get_searcher
 from .security import public_url
@@ -30,6 +32,17 @@ def article_api(doc_id: str):
     if article is None:
         raise RequestError(f"No article with id {doc_id!r}.", "not_found", 404)
     return jsonify(article.to_dict())
+
+
+@bp.get("/api/articles/<path:doc_id>/related")
+def related_api(doc_id: str):
+    """The same story in the other languages, and the articles nearest in meaning."""
+    if article_by_id(get_searcher(), doc_id) is None:
+        raise RequestError(f"No article with id {doc_id!r}.", "not_found", 404)
+    found = related_articles(doc_id)
+    data = {"counterparts": [], "related": []} if found is None else found
+    return jsonify({"id": doc_id, "by_meaning": found is not None,
+                    **{key: [asdict(c) for c in value] for key, value in data.items()}})
 
 
 @bp.get("/openapi.json")

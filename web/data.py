@@ -10,10 +10,11 @@ from flask import current_app
 from search.errors import SearchError, UnknownLanguage
 from search.languages import resolve
 from search.limits import Deadline, Limits
-from search.results import SearchResults
+from search.meaning import related
+from search.results import Counterpart, SearchResults
 
 from .errors import RequestError, from_library
-from .searcher import run_search
+from .searcher import get_index, get_searcher, run_search
 
 
 def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
@@ -71,3 +72,13 @@ def search_data(args: Mapping[str, str]) -> tuple[SearchResults, float]:
     except SearchError as exc:
         raise from_library(exc) from None
     return results, round((time.perf_counter() - started) * 1000, 1)
+
+
+def related_articles(doc_id: str) -> dict[str, list[Counterpart]] | None:
+    """An article's counterparts in other languages and its nearest articles
+    in meaning (search.meaning.related); None when search by meaning is off
+    or the article has no vector yet."""
+    if not current_app.config["MEANING"]:
+        return None
+    vectors = get_index().vectors()
+    return related(get_searcher(), vectors, doc_id) if vectors is not None else None

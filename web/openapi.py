@@ -14,16 +14,42 @@ _ARTICLE_FIELDS = {
     "date": _STRING,
 }
 
+_COUNTERPARTS = {"type": "array", "items": {"$ref": "#/components/schemas/Counterpart"}}
+
 SCHEMAS = {
     "Hit": {
         "type": "object",
-        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html"],
+        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html", "by_meaning", "also_in"],
         "additionalProperties": False,
         "properties": {
             **_ARTICLE_FIELDS,
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "Safe HTML: escaped text, matched words in <mark>."},
             "title_html": {"type": "string", "description": "The title as safe HTML: escaped text, matched words in <mark>."},
+            "by_meaning": {"type": "boolean", "description": "Found by meaning only (often in another language): none of the query's words are in it, nothing is marked, and the snippet is its opening."},
+            "also_in": {**_COUNTERPARTS, "description": "The same story in other languages (one article per language at most)."},
+        },
+    },
+    "Counterpart": {
+        "type": "object",
+        "required": ["id", "lang", "title", "similarity"],
+        "additionalProperties": False,
+        "properties": {
+            "id": _STRING,
+            "lang": {"type": "string", "enum": list(LANGUAGES)},
+            "title": _STRING,
+            "similarity": {"type": "number", "description": "How alike in meaning (cosine of the articles' vectors, less their language's mean)."},
+        },
+    },
+    "Related": {
+        "type": "object",
+        "required": ["id", "by_meaning", "counterparts", "related"],
+        "additionalProperties": False,
+        "properties": {
+            "id": _STRING,
+            "by_meaning": {"type": "boolean", "description": "False when the index has no vector for the article (yet): both lists are empty."},
+            "counterparts": {**_COUNTERPARTS, "description": "The same story in each other language, as results list them."},
+            "related": {**_COUNTERPARTS, "description": "The articles nearest in meaning, in any language, best first."},
         },
     },
     "SearchResponse": {
@@ -126,6 +152,14 @@ def document(server_url: str) -> dict:
                     "summary": "One article",
                     "parameters": [_param("id", "The article id.", _STRING, True, "path")],
                     "responses": {"200": _json("Article", "The article."), "404": _json("Error", "No such article."), **ERRORS},
+                }
+            },
+            "/api/articles/{id}/related": {
+                "get": {
+                    "summary": "The same story in other languages, and the articles nearest in meaning",
+                    "parameters": [_param("id", "The article id.", _STRING, True, "path")],
+                    "responses": {"200": _json("Related", "Counterparts and related articles."),
+                                  "404": _json("Error", "No such article."), **ERRORS},
                 }
             },
             "/healthz": {

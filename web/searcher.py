@@ -53,6 +53,12 @@ class SearcherCache:
         local.searcher, local.generation, local.checked = fresh, generation, now
         return fresh
 
+    def search(self, meaning: bool, **params) -> SearchResults:
+        """`search.searching.search` with this thread's searcher, and the
+        index's vectors when `meaning` is wanted."""
+        searcher = self.get()
+        return search(searcher, vectors=self.index.vectors() if meaning else None, **params)
+
 
 def default_workers() -> int:
     """One search process per core; none on a single core, where one would
@@ -155,14 +161,14 @@ def _open_searcher() -> None:
     _worker_searchers.get()
 
 
-def _search(**params) -> tuple[SearchResults | SearchError, float]:
+def _search(meaning: bool, **params) -> tuple[SearchResults | SearchError, float]:
     """The results (or the error that stopped the search) and their cost:
     this worker's computing time, which does not include the time the search
     waited for a free worker. A search stopped at its deadline cost the most
     of all, and is charged too."""
     started = time.thread_time()
     try:
-        outcome: SearchResults | SearchError = search(_worker_searchers.get(), **params)
+        outcome: SearchResults | SearchError = _worker_searchers.search(meaning, **params)
     except SearchError as exc:
         outcome = exc
     return outcome, time.thread_time() - started
@@ -202,9 +208,10 @@ def run_search(**params) -> SearchResults:
     `g.search_seconds`, which the time budget charges (limits.py); a search
     run here is counted with this thread's own time."""
     pool: SearchPool | None = current_app.extensions["search_pool"]
+    meaning = bool(current_app.config["MEANING"])
     if not pool:
-        return search(get_searcher(), **params)
-    outcome, seconds = pool.search(**params)
+        return current_app.extensions["searchers"].search(meaning, **params)
+    outcome, seconds = pool.search(meaning=meaning, **params)
     g.search_seconds = g.get("search_seconds", 0.0) + seconds
     if isinstance(outcome, SearchError):
         raise outcome

@@ -31,6 +31,7 @@ SETTINGS = (
     Setting("MAX_DEPTH", _LIMITS.depth, "SEARCH_MAX_DEPTH", _HELP["depth"]),
     Setting("SEARCH_SECONDS", _LIMITS.seconds, "SEARCH_SECONDS", _HELP["seconds"]),
     Setting("REFRESH_SECONDS", 0.0, "SEARCH_REFRESH_SECONDS", "Seconds a searcher may go without checking the index for changes; 0: before every search."),
+    Setting("MEANING", 1, "SEARCH_MEANING", "1: plain-word queries are also searched by meaning, across languages, where the index has vectors (search index computes them); 0: keywords only."),
     Setting("WORKERS", 0, "SEARCH_WORKERS", "Processes that run searches; 0: the serving process searches (search serve starts one per core)."),
     # What one client may use: searches cost compute, not keystrokes (limits.py).
     Setting("RATE_LIMIT", "600 per minute", "SEARCH_RATE_LIMIT", "Requests per client to the pages and API calls that search, against floods (empty: no limit), e.g. '600 per minute; 5000 per hour'."),

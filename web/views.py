@@ -12,7 +12,7 @@ from search.index import article_by_id
 from search.languages import LANGUAGES, resolve
 from search.searching import mark_article
 
-from .data import limits, search_data
+from .data import limits, related_articles, search_data
 from .errors import RequestError
 from .searcher import get_searcher
 from .security import public_url
@@ -97,7 +97,7 @@ def article_page(doc_id: str):
         abort(404, f"No article with id {doc_id!r}.")
     query = request.args.get("q", "")
     title_html, body_html = mark_article(article, query, limits())
-    return render_template("views/article.html", article=article, query=query,
+    return render_template("views/article.html", article=article, query=query, related=related_articles(doc_id),
                            title_html=title_html, paragraphs=[p for p in body_html.split("\n") if p.strip()])
 
 

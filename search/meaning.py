@@ -1,0 +1,159 @@
+"""Searching by meaning beside the keywords: the articles whose vectors are
+nearest the query's (in any language), and each result's counterparts in the
+other languages.
+
+The query is embedded in a thread of its own while the keywords are scored
+(the model's C engine releases the GIL), so meaning adds little to a
+search's time; past the deadline a search goes on with its keywords alone.
+Vectors are matched to the index's documents by id and fingerprint: an
+article changed since its vector was computed is left out until the next
+`search index` gives it a new one.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
+from typing import Container, Hashable, NamedTuple
+
+import numpy as np
+from whoosh.searching import Searcher
+
+from .embedding import embed_query
+from .limits import Deadline
+from .ranking import VersionCache, index_version
+from .results import Counterpart
+from .vectors import Vectors, best
+
+MEANING_DEPTH = 50
+"""Articles the ranking by meaning brings to the fused ranking."""
+MEANING_WEIGHT = 1.0
+"""Weight of the ranking by meaning against the keywords' (fusion.py)."""
+MEANING_MIN = 0.13
+"""Least similarity (query against centered article vectors) for an article
+the keywords did not find to join the results by meaning. Queries of no
+meaning ("xqzvbnw", "asdf qwer") come to 0.11-0.16 with their nearest of
+10,000 articles; an article answering a question in another language has
+0.21 (median; 0.12 for the lowest tenth). Chosen on bench/questions.py: 0.15
+gives cross-lingual recall@10 0.756 instead of 0.782, and misses the Arabic
+seed articles (0.138) for "US troops leave Iraq"."""
+MEANING_BONUS_MIN = 0.2
+"""Least similarity for an article the keywords found to rank higher by
+meaning: below, the bonus mostly lifts articles that share a word with a
+question in another language above the answer (cross-lingual MRR@10 0.22
+without it, 0.36 with it; monolingual MRR unchanged or better)."""
+COUNTERPART_MIN = 0.45
+"""Least similarity (centered, see embedding.centered) of two articles in
+different languages to be shown as the same story: the seed articles, one
+story, are 0.38-0.52 alike across languages; of 4,000 unrelated articles of
+the corpora (1,000 per language) 0.5% get a counterpart at 0.45, mostly one
+on the same topic (oil prices, the Nikkei)."""
+
+_embedder = ThreadPoolExecutor(1, thread_name_prefix="embed-query")
+_rows = VersionCache(capacity=4)
+
+
+class Meaning:
+    """The ranking by meaning of one search."""
+
+    def __init__(self, searcher: Searcher, vectors: Vectors, text: str):
+        self.searcher = searcher
+        self.vectors = vectors
+        self.pending = _embedder.submit(embed_query, text)
+        self.similarity = np.zeros(0)
+        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    def wait(self, deadline: Deadline) -> bool:
+        """Wait for the query's vector until the deadline, and compare it
+        with every article's; False if it is not there in time, or no
+        article has a vector."""
+        try:
+            vector = self.pending.result(timeout=max(0.0, deadline.at - time.monotonic()))
+        except TimeoutError:
+            return False
+        self.rows = rows(self.searcher, self.vectors)
+        self.similarity = self.vectors.centered @ vector
+        return bool((self.rows.doc >= 0).any())
+
+    def nearest(self, lang: str | None, keyword: Container[int]) -> list[int]:
+        """Document numbers of the MEANING_DEPTH articles (in `lang`, or any)
+        nearest the query, best first: those `keyword` found when at least
+        MEANING_BONUS_MIN alike, the others at least MEANING_MIN."""
+        allowed = (self.rows.doc >= 0) & (self.similarity >= MEANING_MIN)
+        if lang:
+            allowed &= self.vectors.langs == lang
+        found = ((int(self.rows.doc[row]), sim) for row, sim in best(self.similarity, MEANING_DEPTH, allowed))
+        return [doc for doc, sim in found if sim >= MEANING_BONUS_MIN or doc not in keyword]
+
+
+class _Rows(NamedTuple):
+    doc: np.ndarray
+    """Each vector's document number, -1 where its article is gone or has changed since."""
+    of_doc: np.ndarray
+    """Each document's row in the vectors, -1 where it has none."""
+
+
+def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
+    """How the vectors and the searcher's documents match (by id and fingerprint)."""
+
+    def compute() -> _Rows:
+        reader = searcher.reader()
+        of_doc = np.full(reader.doc_count_all(), -1, np.int64)
+        if not len(of_doc):
+            return _Rows(np.full(len(vectors), -1, np.int64), of_doc)
+        ids, prints = (list(reader.column_reader(name)) for name in ("id", "fingerprint"))
+        live = {(ids[d], prints[d]): d for d in reader.all_doc_ids()}
+        keys = zip(vectors.ids.tolist(), vectors.fingerprints.tolist())
+        doc = np.fromiter((live.get(key, -1) for key in keys), np.int64, len(vectors))
+        matched = np.flatnonzero(doc >= 0)
+        of_doc[doc[matched]] = matched
+        return _Rows(doc, of_doc)
+
+    key: Hashable = (index_version(searcher), vectors)
+    return _rows.get(key, compute)
+
+
+def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict[int, list[Counterpart]]:
+    """For each of the documents `shown`, the nearest article in each other
+    language, if at least COUNTERPART_MIN alike: the same story there."""
+    matched = rows(searcher, vectors)
+    found = [(d, int(matched.of_doc[d])) for d in shown if matched.of_doc[d] >= 0]
+    if not found:
+        return {}
+    similarity = vectors.centered[[row for _, row in found]] @ vectors.centered.T
+    in_lang = {lang: (matched.doc >= 0) & (vectors.langs == lang) for lang in np.unique(vectors.langs).tolist()}
+    out: dict[int, list[Counterpart]] = {}
+    for (d, row), sims in zip(found, similarity):
+        own = vectors.langs[row]
+        same_story = []
+        for lang, allowed in in_lang.items():
+            top = best(sims, 1, allowed) if lang != own else []
+            if top and top[0][1] >= COUNTERPART_MIN:
+                same_story.append(_article(searcher, vectors, matched.doc, *top[0]))
+        out[d] = sorted(same_story, key=lambda c: -c.similarity)
+    return out
+
+
+RELATED = 10
+"""Articles `related` lists besides the counterparts."""
+
+
+def related(searcher: Searcher, vectors: Vectors, doc_id: str) -> dict[str, list[Counterpart]] | None:
+    """The articles nearest `doc_id` in meaning: its counterparts (the same
+    story in each other language, as results list them) and the RELATED
+    nearest in any language; None when the article has no vector (yet)."""
+    numbers = rows(searcher, vectors).doc
+    row = vectors.rows.get(doc_id)
+    if row is None or numbers[row] < 0:
+        return None
+    own = int(numbers[row])
+    allowed = numbers >= 0
+    allowed[row] = False
+    nearest = [_article(searcher, vectors, numbers, *found)
+               for found in best(vectors.centered @ vectors.centered[row], RELATED, allowed)]
+    return {"counterparts": counterparts(searcher, vectors, [own]).get(own, []), "related": nearest}
+
+
+def _article(searcher: Searcher, vectors: Vectors, numbers: np.ndarray, row: int, similarity: float) -> Counterpart:
+    stored = searcher.stored_fields(int(numbers[row]))
+    return Counterpart(stored["id"], str(vectors.langs[row]), stored.get("title", ""), round(similarity, 4))

@@ -1,0 +1,116 @@
+"""The articles' vectors (see embedding.py), kept beside the keyword index in
+its generation folder, and the ones nearest a query or an article.
+
+One file, `vectors.npz`: the model's name, and for each article its id,
+fingerprint (a vector is reused while its article is unchanged), language and
+vector, stored as float16 (half the disk; the ranking does not change). It is
+written whole to a temporary file and renamed, so readers see the old file or
+the new one, and a run stopped while embedding keeps the vectors saved so far.
+
+Searching scans every vector (one matrix product, about 5 ms for 50,000
+articles on one core), exact, with no index to build or tune.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .embedding import DIMENSIONS, MODEL, centered
+
+FILE = "vectors.npz"
+
+
+@dataclass(frozen=True, eq=False)
+class Vectors:
+    ids: np.ndarray
+    fingerprints: np.ndarray
+    langs: np.ndarray
+    matrix: np.ndarray
+    """One vector (float32) per article, in the order of `ids`, as the model
+    gives it; `centered` is what similarities are taken on."""
+    model: str = MODEL
+
+    @classmethod
+    def empty(cls) -> Vectors:
+        return cls(np.array([], str), np.array([], str), np.array([], str), np.zeros((0, DIMENSIONS), np.float32))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def centered(self) -> np.ndarray:
+        """The vectors less their language's mean (see embedding.centered)."""
+        return centered(self.matrix, self.langs.tolist())
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Each article's row, by id."""
+        return {doc_id: row for row, doc_id in enumerate(self.ids.tolist())}
+
+    @cached_property
+    def known(self) -> dict[tuple[str, str], int]:
+        """Each article's row, by id and fingerprint: what can be reused."""
+        return {key: row for row, key in enumerate(zip(self.ids.tolist(), self.fingerprints.tolist()))}
+
+    def save(self, folder: Path) -> None:
+        """Write the vectors into `folder` atomically (see the module's docstring)."""
+        tmp = folder / f".{FILE}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, ids=self.ids, fingerprints=self.fingerprints, langs=self.langs,
+                         matrix=self.matrix.astype(np.float16), model=np.array(self.model))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / FILE)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def best(similarity: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The `k` rows of highest `similarity`, best first, as (row, similarity);
+    only rows where `allowed` is True, when given."""
+    if allowed is not None:
+        similarity = np.where(allowed, similarity, -np.inf)
+    k = min(k, len(similarity))
+    if k <= 0:
+        return []
+    top = np.argpartition(-similarity, k - 1)[:k]
+    top = top[np.argsort(-similarity[top], kind="stable")]
+    return [(int(row), float(similarity[row])) for row in top if similarity[row] > -np.inf]
+
+
+_cache: dict[Path, tuple[tuple[int, int], Vectors]] = {}
+_cache_lock = threading.Lock()
+
+
+def load(folder: Path) -> Vectors | None:
+    """The vectors saved in `folder`, None if there are none (or they are of
+    another model). Kept in memory while the file is unchanged: checking costs
+    one stat, so every search sees vectors as soon as they are saved."""
+    path = folder / FILE
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _cache_lock:
+        cached = _cache.get(folder)
+        if cached and cached[0] == stamp:
+            return cached[1]
+    with np.load(path, allow_pickle=False) as data:
+        if str(data["model"]) != MODEL:
+            return None
+        vectors = Vectors(data["ids"], data["fingerprints"], data["langs"],
+                          data["matrix"].astype(np.float32), str(data["model"]))
+        vectors.centered  # computed once, here, rather than by the first search
+    with _cache_lock:
+        for old in [f for f in _cache if not f.exists()]:  # generations removed since
+            del _cache[old]
+        _cache[folder] = (stamp, vectors)
+    return vectors

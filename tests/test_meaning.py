@@ -1,0 +1,171 @@
+"""Search by meaning (issue #11): the seed articles tell one story in German,
+Arabic and Dutch; a query in any language finds all of them, and each
+lists its counterparts. Real vectors, from the real model, on disk."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from search.index import Index
+from search.searching import search
+from search.vectors import FILE
+
+from .conftest import SEEDS, search_command, write_jsonl
+
+SEED_IDS = {
+    "000_7267d5031a40e129": "de", "001_c8f3a0fc2298736b": "de", "002_b3527174807ffdab": "ar",
+    "003_3692841fd95a15da": "nl", "004_786ee55e18834587": "ar",
+}
+
+
+@pytest.fixture(scope="module")
+def meaning_index(tmp_path_factory) -> Index:
+    ix = Index(tmp_path_factory.mktemp("meaning-index"))
+    report = ix.update([SEEDS], embeddings=True)
+    assert report.embedded == 5
+    return ix
+
+
+def found(ix: Index, text: str, **params):
+    with ix.searcher() as searcher:
+        return search(searcher, text, vectors=ix.vectors(), **params)
+
+
+@pytest.mark.parametrize("query", ["US troops leave Iraq", "القوات الأمريكية تغادر العراق", "Amerikaanse troepen verlaten Irak"])
+def test_a_query_in_any_language_finds_the_story_in_every_language(meaning_index, query):
+    results = found(meaning_index, query)
+    assert {hit.id for hit in results.results} == set(SEED_IDS)
+    assert results.facets["lang"] == {"ar": 2, "de": 2, "nl": 1}
+    with meaning_index.searcher() as searcher:
+        keywords_only = search(searcher, query)
+    assert keywords_only.total < 5  # what meaning adds: without it the other languages are missing
+
+
+def test_a_single_word_shows_the_story_in_the_other_languages_beside_its_results(meaning_index):
+    """One German word is too little meaning to find Arabic articles by (the
+    model rates them no nearer than unrelated ones), but the German articles
+    it finds list their counterparts."""
+    results = found(meaning_index, "Truppenabzug")
+    assert {SEED_IDS[hit.id] for hit in results.results} == {"de"}
+    assert {other.lang for hit in results.results for other in hit.also_in} == {"ar", "nl"}
+
+
+def test_a_hit_found_by_meaning_alone_says_so_and_marks_nothing(meaning_index):
+    results = found(meaning_index, "Amerikaanse troepen verlaten Irak")
+    by_meaning = [hit for hit in results.results if hit.by_meaning]
+    by_words = [hit for hit in results.results if not hit.by_meaning]
+    assert {SEED_IDS[hit.id] for hit in by_meaning} == {"ar"}  # "Irak" is a German word too
+    assert by_words and all("<mark>" in hit.snippet + hit.title_html for hit in by_words)
+    assert all("<mark>" not in hit.snippet + hit.title_html for hit in by_meaning)
+    assert all(hit.snippet for hit in by_meaning)  # its opening, the part that was embedded
+
+
+def test_keyword_matches_rank_first_for_a_word_in_the_articles_own_language(meaning_index):
+    results = found(meaning_index, "Truppen")
+    assert not results.results[0].by_meaning and SEED_IDS[results.results[0].id] == "de"
+
+
+def test_the_language_filter_applies_to_what_meaning_finds(meaning_index):
+    results = found(meaning_index, "US troops leave Iraq", lang="ar")
+    assert [SEED_IDS[hit.id] for hit in results.results] == ["ar", "ar"]
+    assert results.facets["lang"] == {"ar": 2, "de": 2, "nl": 1}  # the facet still counts every language
+
+
+@pytest.mark.parametrize("query", ['"US troops"', "Truppen*", "Irak -Truppen", "title:Irak", "Truppen lang:de"])
+def test_queries_that_ask_for_exact_words_are_not_searched_by_meaning(meaning_index, query):
+    assert not any(hit.by_meaning for hit in found(meaning_index, query).results)
+
+
+def test_no_meaning_while_the_reader_types(meaning_index):
+    assert not any(hit.by_meaning for hit in found(meaning_index, "Truppenab", typing=True).results)
+
+
+def test_each_result_lists_the_same_story_in_other_languages(meaning_index):
+    results = found(meaning_index, "Truppen", lang="de")
+    for hit in results.results:
+        others = {other.lang for other in hit.also_in}
+        assert others == {"ar", "nl"}, hit.id
+        assert all(SEED_IDS[other.id] == other.lang for other in hit.also_in)
+
+
+def test_unrelated_articles_are_not_counterparts(tmp_path):
+    unrelated = write_jsonl(tmp_path / "other.jsonl", [
+        {"id": "tennis", "lang": "en", "title": "Nadal wins the Australian Open final",
+         "body": "The Spaniard beat Medvedev in five sets in Melbourne to claim his 21st Grand Slam title."},
+        {"id": "recipe", "lang": "nl", "title": "Recept: stamppot boerenkool met rookworst",
+         "body": "Kook de aardappelen en de boerenkool, stamp ze fijn en serveer met rookworst en mosterd."},
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([SEEDS, unrelated], embeddings=True)
+    results = found(ix, "Truppen", lang="de")
+    assert all(other.id not in ("tennis", "recipe") for hit in results.results for other in hit.also_in)
+    assert not any(hit.id in ("tennis", "recipe") for hit in found(ix, "US troops leave Iraq").results)
+
+
+def test_vectors_are_computed_only_for_new_and_changed_articles(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    records = [{"id": f"a{i}", "lang": "en", "title": f"Story {i}", "body": f"Body of story number {i}."} for i in range(3)]
+    write_jsonl(folder / "a.jsonl", records)
+    ix = Index(tmp_path / "ix")
+    assert ix.update([folder], embeddings=True).embedded == 3
+    assert ix.update([folder], embeddings=True).embedded == 0
+    records[1]["body"] = "A changed body, about something else entirely."
+    write_jsonl(folder / "a.jsonl", records + [{"id": "a3", "lang": "de", "title": "Neu", "body": "Ein neuer Artikel."}])
+    report = ix.update([folder], embeddings=True)
+    assert (report.updated, report.added, report.embedded) == (1, 1, 2)
+    assert sorted(ix.vectors().ids.tolist()) == ["a0", "a1", "a2", "a3"]
+    write_jsonl(folder / "a.jsonl", records[:2])
+    assert ix.update([folder], embeddings=True).removed == 2
+    assert sorted(ix.vectors().ids.tolist()) == ["a0", "a1"]
+
+
+def test_a_rebuild_reuses_the_vectors_of_unchanged_articles(tmp_path):
+    ix = Index(tmp_path / "ix")
+    ix.update([SEEDS], embeddings=True)
+    report = ix.update([SEEDS], rebuild=True, embeddings=True)
+    assert report.rebuilt and report.embedded == 0 and len(ix.vectors()) == 5
+
+
+def test_an_article_changed_without_a_new_vector_is_not_found_by_its_old_one(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": "x", "lang": "nl", "title": "Amerikaanse troepen verlaten Irak",
+                                      "body": "De VS trekken hun soldaten terug uit Irak."}])
+    ix = Index(tmp_path / "ix")
+    ix.update([folder, SEEDS], embeddings=True)
+    assert "x" in {hit.id for hit in found(ix, "US troops leave Iraq").results}
+    write_jsonl(folder / "a.jsonl", [{"id": "x", "lang": "nl", "title": "Stamppot boerenkool",
+                                      "body": "Een recept met aardappelen en rookworst."}])
+    ix.update([folder, SEEDS])  # no embeddings: its vector is now stale
+    assert "x" not in {hit.id for hit in found(ix, "US troops leave Iraq").results}
+
+
+def test_vectors_are_saved_whole_and_small(meaning_index):
+    gen = meaning_index.path / (meaning_index.path / "CURRENT").read_text().strip()
+    assert (gen / FILE).stat().st_size < 5 * 384 * 2 + 4096  # float16, and little beside
+    assert not list(gen.glob(f".{FILE}*"))  # no temporary file left
+    vectors = meaning_index.vectors()
+    assert np.allclose(np.linalg.norm(vectors.centered, axis=1), 1, atol=1e-3)
+
+
+def test_cli_indexes_with_vectors_unless_told_not_to_and_queries_by_meaning(tmp_path):
+    ix_dir = tmp_path / "ix"
+    plain = search_command("index", str(SEEDS), "--index-dir", str(ix_dir), "--no-embeddings")
+    assert plain.returncode == 0 and "by meaning" not in plain.stdout
+    assert Index(ix_dir).vectors() is None
+    done = search_command("index", str(SEEDS), "--index-dir", str(ix_dir))
+    assert done.returncode == 0 and re.search(r"by meaning: +5 articles embedded", done.stdout), done.stdout
+    out = search_command("query", "US troops leave Iraq", "--index-dir", str(ix_dir), "--json")
+    hits = json.loads(out.stdout)["results"]
+    assert {hit["lang"] for hit in hits} == {"de", "ar", "nl"}
+    keywords = json.loads(search_command("query", "US troops leave Iraq", "--index-dir", str(ix_dir), "--json",
+                                         "--no-meaning").stdout)
+    assert len(keywords["results"]) < len(hits)
+    shown = search_command("query", "Truppen", "--index-dir", str(ix_dir)).stdout
+    assert re.search(r"also in: .*\bar 00", shown) and "related in meaning" in search_command(
+        "query", "US troops leave Iraq", "--index-dir", str(ix_dir)).stdout
