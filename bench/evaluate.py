@@ -759,7 +759,7 @@ def evaluate(args: argparse.Namespace) -> dict:
 # -- report ------------------------------------------------------------------------------
 
 
-def _cell(s: dict) -> str:
+def cell(s: dict) -> str:
     return f"{s['success@10']:.3f} {s['mrr@10']:.3f}" if s["n"] else "    -     -"
 
 
@@ -781,7 +781,7 @@ def print_report(results: dict) -> None:
     print("-" * len(head))
     for lang, sets in results["summary"].items():
         for s, systems in sets.items():
-            print(f"{lang:<5}{s:<4}{systems['ours']['n']:>7}   " + "   ".join(f"{_cell(systems[x]):>17}" for x in SYSTEMS))
+            print(f"{lang:<5}{s:<4}{systems['ours']['n']:>7}   " + "   ".join(f"{cell(systems[x]):>17}" for x in SYSTEMS))
 
     print(f"\nSuccess@{TOP} by perturbation kind: ours / baseline / fts5 (n = queries with that kind)")
     for lang, sets in results["by_kind"].items():
@@ -800,7 +800,7 @@ def print_report(results: dict) -> None:
         for lang, table in results["variants"].items():
             for name, v in table["results"].items():
                 mark = "*" if name == table["current"] else " "
-                cells = "".join(f"{_cell(v[s]):>13}{'+%d/-%d' % (v[s].get('better', 0), v[s].get('worse', 0)):>9}" for s in ("A", "B"))
+                cells = "".join(f"{cell(v[s]):>13}{'+%d/-%d' % (v[s].get('better', 0), v[s].get('worse', 0)):>9}" for s in ("A", "B"))
                 pairs = v.get("conflation")
                 if pairs:
                     cells += "   unrelated {unrelated[sharing_a_term]}/{unrelated[n]}, related {related[sharing_a_term]}/{related[n]}".format(**pairs)

@@ -48,7 +48,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from evaluate import (  # noqa: E402  (also puts this checkout first on sys.path)
-    DEFAULT_CORPORA, LANGS, SENTENCE_END, TOP, WORD, Query, Timer, baseline, build_baseline, build_ours, fts5,
+    DEFAULT_CORPORA, LANGS, SENTENCE_END, TOP, WORD, Query, Timer, baseline, build_baseline, build_ours, cell, fts5,
     library_state, load_sample, ours, paired, rank, summary, write_jsonl,
 )
 
@@ -195,10 +195,6 @@ def evaluate(args: argparse.Namespace) -> dict:
     }
 
 
-def _cell(s: dict) -> str:
-    return f"{s['success@10']:.3f} {s['mrr@10']:.3f}" if s["n"] else "    -     -"
-
-
 def print_report(results: dict) -> None:
     lib = results["library"]
     print(f"\nQuestions people ask: {sum(results['articles'].values())} articles "
@@ -218,12 +214,12 @@ def print_report(results: dict) -> None:
               + "".join(f"   ours vs {other} +/-" for other in versus))
         for lang, row in results[name].items():
             pairs = results[f"{name}_paired"][lang]
-            print(f"{lang:<6}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines)
+            print(f"{lang:<6}{row['ours']['n']:>5}   " + "   ".join(f"{cell(row[e]):>20}" for e in engines)
                   + "".join(f"   {'+%d/-%d' % (p['better'], p['worse']):>{len(other) + 12}}" for other, p in pairs.items()))
     print("\nX: the question in another language than the article's (query language -> article language)")
     print(f"{'pair':<10}{'n':>5}   " + "   ".join(f"{e + ' R@10':>14} {'MRR':>5}" for e in engines))
     for key, row in {**results["X"], **{f"{k}->*": v for k, v in results["X_by_query_language"].items()}}.items():
-        print(f"{key:<10}{row['ours']['n']:>5}   " + "   ".join(f"{_cell(row[e]):>20}" for e in engines))
+        print(f"{key:<10}{row['ours']['n']:>5}   " + "   ".join(f"{cell(row[e]):>20}" for e in engines))
     every = [q["ranks"]["ours"] for q in results["queries"]["X"]]
     print(f"{'all':<10}{len(every):>5}   recall@{TOP} of ours {sum(r is not None for r in every) / max(len(every), 1):.3f}")
     for name in ("Q", "P", "X"):

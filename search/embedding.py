@@ -34,6 +34,8 @@ paragraph. Cost grows with them (title alone ~40 ms, with 48 words ~150 ms)."""
 QUERY_WORDS = 64
 """A query's words embedded (its first): questions are shorter than this, and
 the time to embed one stays well inside a search's deadline."""
+QUERY_CACHE = 1024
+"""Query vectors kept (1.5 KB each)."""
 BATCH = 16
 """Articles handed to a worker at a time."""
 
@@ -100,11 +102,16 @@ class _Model:
             return cls._model
 
 
+@functools.lru_cache(maxsize=QUERY_CACHE)
 def embed_query(text: str) -> np.ndarray:
-    """The query's unit vector (float32). The C engine releases the GIL, so a
-    search can score keywords in its own thread meanwhile."""
+    """The query's unit vector (float32), not to be changed: the last
+    QUERY_CACHE are kept, since the next page of a search, or a popular
+    query, asks again. The C engine releases the GIL, so a search can score
+    keywords in its own thread meanwhile."""
     words = text.split()[:QUERY_WORDS]
-    return _Model.get().query(_encodable(" ".join(words)))
+    vector = _Model.get().query(_encodable(" ".join(words)))
+    vector.setflags(write=False)
+    return vector
 
 
 def embed_passages(texts: Sequence[str]) -> np.ndarray:

@@ -61,7 +61,7 @@ class Meaning:
         self.vectors = vectors
         self.pending = _embedder.submit(embed_query, text)
         self.similarity = np.zeros(0)
-        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {})
 
     def wait(self, deadline: Deadline) -> bool:
         """Wait for the query's vector until the deadline, and compare it
@@ -91,6 +91,8 @@ class _Rows(NamedTuple):
     """Each vector's document number, -1 where its article is gone or has changed since."""
     of_doc: np.ndarray
     """Each document's row in the vectors, -1 where it has none."""
+    by_lang: dict[str, np.ndarray]
+    """The rows of each language's articles (those matched)."""
 
 
 def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
@@ -100,14 +102,15 @@ def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
         reader = searcher.reader()
         of_doc = np.full(reader.doc_count_all(), -1, np.int64)
         if not len(of_doc):
-            return _Rows(np.full(len(vectors), -1, np.int64), of_doc)
+            return _Rows(np.full(len(vectors), -1, np.int64), of_doc, {})
         ids, prints = (list(reader.column_reader(name)) for name in ("id", "fingerprint"))
         live = {(ids[d], prints[d]): d for d in reader.all_doc_ids()}
         keys = zip(vectors.ids.tolist(), vectors.fingerprints.tolist())
         doc = np.fromiter((live.get(key, -1) for key in keys), np.int64, len(vectors))
         matched = np.flatnonzero(doc >= 0)
         of_doc[doc[matched]] = matched
-        return _Rows(doc, of_doc)
+        langs = vectors.langs[matched]
+        return _Rows(doc, of_doc, {lang: matched[langs == lang] for lang in np.unique(langs).tolist()})
 
     key: Hashable = (index_version(searcher), vectors)
     return _rows.get(key, compute)
@@ -121,17 +124,14 @@ def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict
     if not found:
         return {}
     similarity = vectors.centered[[row for _, row in found]] @ vectors.centered.T
-    in_lang = {lang: (matched.doc >= 0) & (vectors.langs == lang) for lang in np.unique(vectors.langs).tolist()}
-    out: dict[int, list[Counterpart]] = {}
-    for (d, row), sims in zip(found, similarity):
-        own = vectors.langs[row]
-        same_story = []
-        for lang, allowed in in_lang.items():
-            top = best(sims, 1, allowed) if lang != own else []
-            if top and top[0][1] >= COUNTERPART_MIN:
-                same_story.append(_article(searcher, vectors, matched.doc, *top[0]))
-        out[d] = sorted(same_story, key=lambda c: -c.similarity)
-    return out
+    out: dict[int, list[Counterpart]] = {d: [] for d, _ in found}
+    for lang, in_lang in matched.by_lang.items():
+        sims = similarity[:, in_lang]
+        nearest = sims.argmax(axis=1)
+        for (d, row), at, sim in zip(found, nearest, sims[np.arange(len(found)), nearest]):
+            if vectors.langs[row] != lang and sim >= COUNTERPART_MIN:
+                out[d].append(_article(searcher, vectors, matched.doc, int(in_lang[at]), float(sim)))
+    return {d: sorted(same_story, key=lambda c: -c.similarity) for d, same_story in out.items()}
 
 
 RELATED = 10

@@ -43,7 +43,8 @@ def test_query_finds_the_seed_articles_with_marked_snippets(cli_index, query, fi
     assert done.returncode == 0, done.stderr
     assert marked in done.stdout  # a pipe gets **word** for marks and Arabic as stored
     found = json.loads(run("query", query, "--index-dir", str(cli_index), "--json").stdout)
-    assert {r["id"] for r in found["results"][: len(first_ids)]} == first_ids
+    by_words = [r["id"] for r in found["results"] if not r["by_meaning"]]  # the story in other languages may come between
+    assert set(by_words[: len(first_ids)]) == first_ids and found["results"][0]["id"] in first_ids
     assert set(found) == {"query", "total", "page", "per_page", "results", "facets", "suggestion"}
     assert set(found["results"][0]) == {"id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html",
                                         "by_meaning", "also_in"}

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -169,3 +173,31 @@ def test_cli_indexes_with_vectors_unless_told_not_to_and_queries_by_meaning(tmp_
     shown = search_command("query", "Truppen", "--index-dir", str(ix_dir)).stdout
     assert re.search(r"also in: .*\bar 00", shown) and "related in meaning" in search_command(
         "query", "US troops leave Iraq", "--index-dir", str(ix_dir)).stdout
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_embedding_leaves_the_keyword_index_searchable_and_the_next_run_finishes(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_jsonl(folder / "many.jsonl", [
+        {"id": f"m{i}", "lang": "en", "title": f"Harbour report {i}",
+         "body": " ".join(f"ship{(i * 7 + k) % 97} cargo{k % 13}" for k in range(60))} for i in range(120)])
+    ix_dir = tmp_path / "ix"
+    run = subprocess.Popen([sys.executable, "-m", "search", "index", str(folder), str(SEEDS), "--index-dir", str(ix_dir)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ix = Index(ix_dir)
+    deadline = time.monotonic() + 60
+    while not ix.exists() and time.monotonic() < deadline:  # the keyword index goes live before embedding starts
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert run.poll() is None, "the run ended before it could be killed while embedding"
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    with ix.searcher() as searcher:
+        assert search(searcher, "harbour").total == 120 and search(searcher, "Truppen").total == 2
+    saved = ix.vectors()
+    before = len(saved) if saved is not None else 0
+    assert before < 125
+    report = ix.update([folder, SEEDS], embeddings=True)
+    assert report.unchanged == 125 and report.embedded == 125 - before
+    assert len(ix.vectors()) == 125

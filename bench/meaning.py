@@ -1,0 +1,81 @@
+"""Search by meaning at scale (issue #11): what it adds to a search's time,
+and what vectors cost per article, on an index built with them, e.g.
+
+    search index ../shared/corpora --index-dir /tmp/ix50   # prints the build's times
+    python3 bench/meaning.py --index-dir /tmp/ix50
+
+Each query of bench/speed-queries.json (plain words: the ones meaning is used
+for) and 200 of bench/questions/ runs --repeat times with keywords only and
+with meaning, alternately in the same process, so the machine's noise falls on
+both alike; p50 and p95 of each, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+from search.errors import BadQuery  # noqa: E402
+from search.index import Index  # noqa: E402
+from search.searching import search  # noqa: E402
+from search.vectors import FILE  # noqa: E402
+
+QUESTIONS = 50
+"""Questions per language."""
+
+
+def queries() -> list[str]:
+    speed = json.loads((BENCH / "speed-queries.json").read_text("utf-8"))
+    plain = [q for kinds in speed.values() for kind, qs in kinds.items() if kind.endswith("word") for q in qs]
+    asked = [json.loads(line)["question"] for lang in ("ar", "de", "nl", "en")
+             for line in (BENCH / "questions" / f"{lang}.jsonl").read_text("utf-8").splitlines()[:QUESTIONS]]
+    return plain + asked
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--index-dir", type=Path, required=True)
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args(argv)
+    ix = Index(args.index_dir)
+    vectors = ix.vectors()
+    if vectors is None:
+        print(f"{args.index_dir} has no vectors: build it with `search index` (without --no-embeddings).")
+        return 1
+    texts = queries()
+    seconds: dict[str, list[float]] = {"keywords": [], "meaning": []}
+    with ix.searcher() as searcher:
+        for text in texts:  # once, untimed: caches, the model
+            search(searcher, text, vectors=vectors)
+        for _ in range(args.repeat):
+            for text in texts:
+                for mode in seconds:
+                    started = time.perf_counter()
+                    try:
+                        search(searcher, text, vectors=vectors if mode == "meaning" else None)
+                    except BadQuery:
+                        pass
+                    seconds[mode].append(time.perf_counter() - started)
+        documents = searcher.doc_count()
+    size = (ix.path / ix.generation_name() / FILE).stat().st_size
+    print(f"{documents:,} articles, {len(vectors):,} with a vector; {len(texts)} queries x {args.repeat}")
+    print(f"vectors: {size / len(vectors):,.0f} bytes per article on disk, "
+          f"{(vectors.matrix.nbytes + vectors.centered.nbytes) / len(vectors):,.0f} in each search process")
+    for mode, times in seconds.items():
+        ms = np.array(times) * 1000
+        print(f"{mode:<9} p50 {np.percentile(ms, 50):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms   mean {ms.mean():6.1f} ms")
+    ratio = np.array(seconds["meaning"]) / np.array(seconds["keywords"])
+    print(f"meaning / keywords, query by query: median {np.median(ratio):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
