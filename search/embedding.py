@@ -64,9 +64,13 @@ def centered(matrix: np.ndarray, langs: Sequence[str]) -> np.ndarray:
     and ranking a query's articles needs no more)."""
     means = _means()
     other = np.mean(list(means.values()), axis=0)
-    out = matrix - np.stack([means.get(lang, other) for lang in langs]) if len(matrix) else matrix.copy()
+    out = matrix.astype(np.float32)  # a copy, changed in place
+    langs = np.asarray(langs)
+    for lang in np.unique(langs).tolist():
+        out[langs == lang] -= means.get(lang, other)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms > 0, norms, 1)
+    out /= np.where(norms > 0, norms, 1)
+    return out
 
 
 def passage_text(title: str, body: str) -> str:

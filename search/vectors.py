@@ -32,8 +32,9 @@ class Vectors:
     fingerprints: np.ndarray
     langs: np.ndarray
     matrix: np.ndarray
-    """One vector (float32) per article, in the order of `ids`, as the model
-    gives it; `centered` is what similarities are taken on."""
+    """One vector per article, in the order of `ids`, as the model gives it
+    (float16 once loaded: only saving again needs it); `centered` (float32)
+    is what similarities are taken on."""
     model: str = MODEL
 
     @classmethod
@@ -106,8 +107,7 @@ def load(folder: Path) -> Vectors | None:
     with np.load(path, allow_pickle=False) as data:
         if str(data["model"]) != MODEL:
             return None
-        vectors = Vectors(data["ids"], data["fingerprints"], data["langs"],
-                          data["matrix"].astype(np.float32), str(data["model"]))
+        vectors = Vectors(data["ids"], data["fingerprints"], data["langs"], data["matrix"], str(data["model"]))
         vectors.centered  # computed once, here, rather than by the first search
     with _cache_lock:
         for old in [f for f in _cache if not f.exists()]:  # generations removed since
