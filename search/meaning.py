@@ -49,6 +49,13 @@ story, are 0.38-0.52 alike across languages; of 4,000 unrelated articles of
 the corpora (1,000 per language) 0.5% get a counterpart at 0.45, mostly one
 on the same topic (oil prices, the Nikkei)."""
 
+DUPLICATE_MIN = 0.95
+"""Least similarity of two articles in one language to be the same story
+republished: among 10,000 articles of the corpora, pairs from 0.95 up are the
+same text with another headline or a few words changed ("Nasdaq planning
+$100m-share sale" / "... $100m share sale", 0.997); at 0.93 they are already
+two articles on one event."""
+
 _embedder = ThreadPoolExecutor(1, thread_name_prefix="embed-query")
 _rows = VersionCache(capacity=4)
 
@@ -132,6 +139,36 @@ def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict
             if vectors.langs[row] != lang and sim >= COUNTERPART_MIN:
                 out[d].append(_article(searcher, vectors, matched.doc, int(in_lang[at]), float(sim)))
     return {d: sorted(same_story, key=lambda c: -c.similarity) for d, same_story in out.items()}
+
+
+def collapsed(searcher: Searcher, vectors: Vectors, ranked: list[int]
+              ) -> tuple[list[int], dict[int, list[tuple[int, float]]]]:
+    """`ranked` (document numbers, best first) without near-duplicates: an
+    article at least DUPLICATE_MIN alike to a better one in its language (the
+    same story republished, often word for word) is folded into it. The kept
+    ones, in order, and what each has folded in, with its similarity."""
+    matched = rows(searcher, vectors)
+    with_rows = [(d, int(matched.of_doc[d])) for d in ranked if matched.of_doc[d] >= 0]
+    if len(with_rows) < 2:
+        return ranked, {}
+    at = {d: i for i, (d, _) in enumerate(with_rows)}
+    similarity = vectors.centered[[row for _, row in with_rows]] @ vectors.centered[[row for _, row in with_rows]].T
+    langs = vectors.langs[[row for _, row in with_rows]]
+    kept: list[int] = []
+    kept_at: list[int] = []
+    folded: dict[int, list[tuple[int, float]]] = {}
+    for d in ranked:
+        i = at.get(d)
+        if i is not None and kept_at:
+            earlier = np.asarray(kept_at)
+            alike = earlier[(similarity[earlier, i] >= DUPLICATE_MIN) & (langs[earlier] == langs[i])]
+            if len(alike):
+                folded.setdefault(with_rows[alike[0]][0], []).append((d, round(float(similarity[alike[0], i]), 4)))
+                continue
+        kept.append(d)
+        if i is not None:
+            kept_at.append(i)
+    return kept, folded
 
 
 RELATED = 10

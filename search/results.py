@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Counterpart:
-    """The same story in another language: the article nearest a result in meaning there."""
+    """An article nearest a result in meaning: the same story in another
+    language, a near-duplicate in its own, or a related article."""
 
     id: str
     lang: str
@@ -34,6 +35,9 @@ class Hit:
     of the query's words are in it, and nothing is marked."""
     also_in: list[Counterpart] = field(default_factory=list)
     """The same story in other languages, one article per language at most."""
+    duplicates: list[Counterpart] = field(default_factory=list)
+    """Near-duplicates (the same story republished in its language) folded
+    into this result rather than shown apart."""
 
 
 @dataclass

@@ -28,7 +28,7 @@ from .limits import Deadline, Limits
 from .query import Completion, ParsedQuery, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .fusion import fused
-from .meaning import MEANING_WEIGHT, Meaning, counterparts
+from .meaning import MEANING_WEIGHT, Meaning, collapsed, counterparts
 from .results import Counterpart, Hit, SearchResults
 from .segments import spelling_tables
 from .spelling import SpellingTable, completions, respellings
@@ -55,6 +55,7 @@ def search(
     deadline: Deadline | None = None,
     typing: bool = False,
     vectors: Vectors | None = None,
+    collapse: bool = True,
 ) -> SearchResults:
     """Search every language at once (or only `lang`), best matches first.
     Without `snippets` every hit's snippet is empty, which saves analyzing the
@@ -65,7 +66,9 @@ def search(
 
     With the index's `vectors`, a query of plain words is also searched by
     meaning, in every language, and the two rankings fused (see fusion.py);
-    each hit then lists its counterparts in the other languages."""
+    each hit then lists its counterparts in the other languages, and (with
+    `collapse`) near-duplicates of a hit (the same story republished) are
+    folded into it rather than shown, and counted once in the total."""
     deadline = deadline or Deadline(limits.seconds)
     if page < 1:
         raise BadQuery("page must be 1 or more.")
@@ -96,18 +99,39 @@ def search(
         everywhere = fused(everywhere, meaning.nearest(None, everywhere), MEANING_WEIGHT) if code else scores
     found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
-    # Best first; equal scores in index order, as Whoosh ranks them.
-    ranked = heapq.nlargest(page * per_page, zip(map(scores.__getitem__, found), map(operator.neg, found)))
+    ranked, folded = _ranked(searcher, vectors if collapse else None, scores, found, page * per_page)
+    total -= sum(map(len, folded.values()))
     highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
-    shown = [-d for _, d in ranked[(page - 1) * per_page:]]
+    shown = ranked[(page - 1) * per_page:]
     also = counterparts(searcher, vectors, shown) if vectors is not None and not deadline.passed() else {}
-    hits = [_hit(searcher.stored_fields(d), score, highlighter, d in by_meaning, also.get(d, []))
-            for (score, _), d in zip(ranked[(page - 1) * per_page:], shown)]
+    hits = [_hit(searcher.stored_fields(d), scores[d], highlighter, d in by_meaning, also.get(d, []),
+                 [_duplicate(searcher, *other) for other in folded.get(d, [])]) for d in shown]
     suggestion = None
     by_words = total - len(by_meaning.intersection(found)) if by_meaning else total
     if by_words < SUGGEST_BELOW and not deadline.passed():
         suggestion = _suggest(searcher, text, parsed.words, by_words, languages, lookup, limits, deadline, typing)
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
+
+
+def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Scores, found: list[int], wanted: int
+            ) -> tuple[list[int], dict[int, list[tuple[int, float]]]]:
+    """The `wanted` best of `found`, best first (equal scores in index order,
+    as Whoosh ranks them); with `vectors`, near-duplicates folded into the
+    first of them (see meaning.collapsed), as many more taken as folded."""
+    take = wanted
+    while True:
+        ranked = [-d for _, d in heapq.nlargest(take, zip(map(scores.__getitem__, found), map(operator.neg, found)))]
+        if vectors is None:
+            return ranked, {}
+        kept, folded = collapsed(searcher, vectors, ranked)
+        if len(kept) >= wanted or len(ranked) == len(found):
+            return kept[:wanted], {d: folded[d] for d in kept[:wanted] if d in folded}
+        take = 2 * take
+
+
+def _duplicate(searcher: Searcher, doc: int, similarity: float) -> Counterpart:
+    stored = searcher.stored_fields(doc)
+    return Counterpart(stored["id"], stored.get("lang", ""), stored.get("title", ""), similarity)
 
 
 def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:
@@ -285,7 +309,7 @@ def mark_article(article: Article, text: str, limits: Limits = Limits(), deadlin
 
 
 def _hit(stored: dict, score: float, highlighter: _Highlighter | None, by_meaning: bool = False,
-         also_in: list[Counterpart] | None = None) -> Hit:
+         also_in: list[Counterpart] | None = None, duplicates: list[Counterpart] | None = None) -> Hit:
     """A result; with its snippet and title marks unless `highlighter` is None."""
     lang = stored.get("lang", "")
     title = stored.get("title", "")
@@ -302,6 +326,7 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None, by_meanin
         title_html=mark(title, highlighter.spans(title, lang) if highlighter else []),
         by_meaning=by_meaning,
         also_in=also_in or [],
+        duplicates=duplicates or [],
     )
 
 

@@ -201,3 +201,20 @@ def test_a_run_killed_while_embedding_leaves_the_keyword_index_searchable_and_th
     report = ix.update([folder, SEEDS], embeddings=True)
     assert report.unchanged == 125 and report.embedded == 125 - before
     assert len(ix.vectors()) == 125
+
+
+def test_the_same_story_republished_is_folded_into_one_result(tmp_path):
+    seeds = {path.stem: path.read_text("utf-8") for path in SEEDS.glob("*.txt")}
+    german = next(text for text in seeds.values() if "Truppen" in text)
+    title, body = german.split("\n", 1)
+    write_jsonl(tmp_path / "wire.jsonl", [{"id": "republished", "lang": "de", "title": title + " (dpa)", "body": body}])
+    ix = Index(tmp_path / "ix")
+    ix.update([SEEDS, tmp_path / "wire.jsonl"], embeddings=True)
+    with ix.searcher() as searcher:
+        apart = search(searcher, "Truppen", vectors=ix.vectors(), collapse=False)
+        folded = search(searcher, "Truppen", vectors=ix.vectors())
+    assert apart.total == 3 and folded.total == 2
+    assert len(folded.results) == 2
+    duplicates = [d for hit in folded.results for d in hit.duplicates]
+    assert len(duplicates) == 1 and duplicates[0].similarity >= 0.95
+    assert {hit.id for hit in folded.results} | {duplicates[0].id} == {hit.id for hit in apart.results}

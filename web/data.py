@@ -60,6 +60,7 @@ def search_request(args: Mapping[str, str]) -> dict:
         "per_page": per_page,
         "limits": limits(),
         "typing": args.get("typing", "").strip().lower() in ("1", "true", "yes"),
+        "collapse": args.get("collapse", "").strip().lower() not in ("0", "false", "no"),
     }
 
 

@@ -19,7 +19,8 @@ _COUNTERPARTS = {"type": "array", "items": {"$ref": "#/components/schemas/Counte
 SCHEMAS = {
     "Hit": {
         "type": "object",
-        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html", "by_meaning", "also_in"],
+        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html", "by_meaning", "also_in",
+                     "duplicates"],
         "additionalProperties": False,
         "properties": {
             **_ARTICLE_FIELDS,
@@ -28,6 +29,7 @@ SCHEMAS = {
             "title_html": {"type": "string", "description": "The title as safe HTML: escaped text, matched words in <mark>."},
             "by_meaning": {"type": "boolean", "description": "Found by meaning only (often in another language): none of the query's words are in it, nothing is marked, and the snippet is its opening."},
             "also_in": {**_COUNTERPARTS, "description": "The same story in other languages (one article per language at most)."},
+            "duplicates": {**_COUNTERPARTS, "description": "Near-duplicates in its language (the same story republished), folded into this result unless collapse=0."},
         },
     },
     "Counterpart": {
@@ -141,6 +143,8 @@ def document(server_url: str) -> dict:
                         _param("source", "Only articles from this source (any case).", _STRING),
                         _param("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
                         _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
+                        _param("collapse", "0 to show near-duplicates (the same story republished in one language) as results of their own; by default each is folded into the first of them and counted once.",
+                               {"type": "string", "enum": ["0", "1", "true", "false"]}),
                         _param("typing", "1 while the reader is still typing (results as you type): a last word not followed by a space also stands for the most frequent words it begins, and gets no spelling suggestion.",
                                {"type": "string", "enum": ["0", "1", "true", "false"]}),
                     ],

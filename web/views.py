@@ -48,7 +48,7 @@ def helpers() -> dict:
             "max_depth": current_app.config["MAX_DEPTH"], "public_url": public_url}
 
 
-SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page")
+SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page", "collapse")
 
 
 def search_args() -> dict[str, str]:
