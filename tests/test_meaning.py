@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,3 +202,57 @@ def test_a_run_killed_while_embedding_leaves_the_keyword_index_searchable_and_th
     report = ix.update([folder, SEEDS], embeddings=True)
     assert report.unchanged == 125 and report.embedded == 125 - before
     assert len(ix.vectors()) == 125
+
+
+def _damaged(vectors_file, arrays: dict | None = None, data: bytes | None = None) -> None:
+    if arrays is None:
+        vectors_file.write_bytes(data)
+        return
+    with open(vectors_file, "wb") as f:
+        np.savez(f, **arrays)
+
+
+DAMAGE = {
+    "empty": lambda good, arrays: {"data": b""},
+    "cut short": lambda good, arrays: {"data": good[: len(good) // 2]},
+    "not a zip": lambda good, arrays: {"data": b"PK\x03\x04" + b"\0" * 100},
+    "wrong dimension": lambda good, arrays: {"arrays": {**arrays, "matrix": arrays["matrix"][:, :100]}},
+    "an array missing": lambda good, arrays: {"arrays": {k: v for k, v in arrays.items() if k != "langs"}},
+    "lengths disagree": lambda good, arrays: {"arrays": {**arrays, "ids": arrays["ids"][:3]}},
+    "pickled objects": lambda good, arrays: {"arrays": {**arrays, "ids": np.array([object()] * 5, dtype=object)}},
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_vectors_leave_search_to_the_keywords(meaning_index, tmp_path, damage):
+    """vectors.npz is a cache of what the model says: a damaged one (a full
+    disk, a copy cut short, another program's file) must cost the meaning,
+    never the searches."""
+    from web import create_app
+
+    from .conftest import UNLIMITED
+
+    shutil.copytree(meaning_index.path, tmp_path / "ix")
+    ix = Index(tmp_path / "ix")
+    vectors_file = ix.path / ix.generation_name() / FILE
+    good = vectors_file.read_bytes()
+    with np.load(vectors_file) as data:
+        arrays = {name: data[name] for name in data.files}
+    _damaged(vectors_file, **DAMAGE[damage](good, arrays))
+    assert ix.vectors() is None
+    assert ix.vectors() is None  # and again, from the cache
+    assert found(ix, "Truppen").total == 2
+    client = create_app({"INDEX_DIR": str(ix.path), "TESTING": True, "WORKERS": 0, **UNLIMITED}).test_client()
+    assert client.get("/api/search?q=Truppen").json["total"] == 2
+    assert client.get("/?q=Truppen").status_code == 200
+    assert client.get("/api/articles/000_7267d5031a40e129/related").json["by_meaning"] is False
+    assert client.get("/articles/000_7267d5031a40e129").status_code == 200
+
+
+def test_the_next_run_replaces_damaged_vectors(meaning_index, tmp_path):
+    shutil.copytree(meaning_index.path, tmp_path / "ix")
+    ix = Index(tmp_path / "ix")
+    vectors_file = ix.path / ix.generation_name() / FILE
+    vectors_file.write_bytes(vectors_file.read_bytes()[:1000])
+    assert ix.update([SEEDS], embeddings=True).embedded == 5
+    assert len(ix.vectors()) == 5 and {hit.id for hit in found(ix, "US troops leave Iraq").results} == set(SEED_IDS)
