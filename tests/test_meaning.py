@@ -256,3 +256,21 @@ def test_the_next_run_replaces_damaged_vectors(meaning_index, tmp_path):
     vectors_file.write_bytes(vectors_file.read_bytes()[:1000])
     assert ix.update([SEEDS], embeddings=True).embedded == 5
     assert len(ix.vectors()) == 5 and {hit.id for hit in found(ix, "US troops leave Iraq").results} == set(SEED_IDS)
+
+
+def test_searches_given_up_on_leave_no_queue_of_query_embeddings(meaning_index):
+    """One thread embeds the queries of a process: the queries of searches
+    stopped at their deadline, or answered with keywords alone, must not
+    stay in its queue, or a burst of them (20 readers at once on a server
+    without search workers) leaves every later search without meaning."""
+    from search.errors import SearchTimeout
+    from search.limits import Deadline
+
+    for i in range(20):  # each about 0.2 s to embed
+        words = " ".join(f"Bericht{i}x{k}" for k in range(38))
+        try:
+            found(meaning_index, words, deadline=Deadline(0.001))
+        except SearchTimeout:
+            pass
+    results = found(meaning_index, "US troops leave Iraq", deadline=Deadline(2.0))
+    assert "ar" in {SEED_IDS[hit.id] for hit in results.results if hit.by_meaning}
