@@ -274,3 +274,26 @@ def test_searches_given_up_on_leave_no_queue_of_query_embeddings(meaning_index):
             pass
     results = found(meaning_index, "US troops leave Iraq", deadline=Deadline(2.0))
     assert "ar" in {SEED_IDS[hit.id] for hit in results.results if hit.by_meaning}
+
+
+def test_no_query_costs_much_more_to_embed_than_a_long_question():
+    """A query's cost is bounded by its tokens, not its words: 500
+    characters of Chinese or random letters are one word or a few dozen,
+    but 350-460 tokens, a second of a core each, in the one thread that
+    embeds every search's query (and not charged to the client's budget)."""
+    from search.embedding import embed_query
+
+    question = ("Why are the American troops leaving Iraq after years of war, and is the government in Baghdad "
+                "ready to take over security in every province while critics warn of a vacuum that militias "
+                "could fill, and of the influence of neighbouring Iran on the politics and the economy of the "
+                "country in the coming months and years?")  # 60 words
+    hostile = ["".join(chr(0x4E00 + (i * 7919 + k * 104729) % 20000) for k in range(450)) for i in range(2)]
+    hostile += [" ".join("".join("qxzjkvbw"[(i + k * 3 + j * 5) % 8] for j in range(7)) for k in range(62)) for i in range(2)]
+
+    def cost(text: str) -> float:
+        embed_query(question + " warm")  # the model is loaded
+        started = time.thread_time()
+        embed_query(text)
+        return time.thread_time() - started
+
+    assert max(cost(text) for text in hostile) < 3 * cost(question)
