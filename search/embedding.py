@@ -34,6 +34,11 @@ paragraph. Cost grows with them (title alone ~40 ms, with 48 words ~150 ms)."""
 QUERY_WORDS = 64
 """A query's words embedded (its first): questions are shorter than this, and
 the time to embed one stays well inside a search's deadline."""
+QUERY_TOKENS = 128
+"""Most tokens of a query embedded (the model's pieces of words, counted
+with its "query: " prefix): 64 words of news are 75-105 of them, while 500
+characters of Chinese or of random letters, one word or a few dozen, are
+350-460, and would cost a second of a core (0.2 s at 128)."""
 QUERY_CACHE = 1024
 """Query vectors kept (1.5 KB each)."""
 BATCH = 16
@@ -108,12 +113,16 @@ class _Model:
 
 @functools.lru_cache(maxsize=QUERY_CACHE)
 def embed_query(text: str) -> np.ndarray:
-    """The query's unit vector (float32), not to be changed: the last
+    """The unit vector (float32) of the query's first QUERY_WORDS words, at
+    most QUERY_TOKENS tokens, not to be changed: the last
     QUERY_CACHE are kept, since the next page of a search, or a popular
     query, asks again. The C engine releases the GIL, so a search can score
     keywords in its own thread meanwhile."""
-    words = text.split()[:QUERY_WORDS]
-    vector = _Model.get().query(_encodable(" ".join(words)))
+    model = _Model.get()
+    text = _encodable(" ".join(text.split()[:QUERY_WORDS]))
+    while (tokens := model.token_count(text, True)) > QUERY_TOKENS:  # counting: 0.3 ms
+        text = text[: len(text) * QUERY_TOKENS // tokens]
+    vector = model.query(text)
     vector.setflags(write=False)
     return vector
 

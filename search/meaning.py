@@ -77,10 +77,18 @@ class Meaning:
         try:
             vector = self.pending.result(timeout=max(0.0, deadline.at - time.monotonic()))
         except TimeoutError:
+            self.cancel()
             return False
         self.rows = rows(self.searcher, self.vectors)
         self.similarity = self.vectors.centered @ vector
         return bool((self.rows.doc >= 0).any())
+
+    def cancel(self) -> None:
+        """Leave the query out of the embedding thread's queue if it is still
+        there: one thread embeds the queries of every search of the process,
+        and the queries of searches given up on would keep the next ones
+        from their meaning."""
+        self.pending.cancel()
 
     def nearest(self, lang: str | None, keyword: Container[int]) -> list[int]:
         """Document numbers of the MEANING_DEPTH articles (in `lang`, or any)

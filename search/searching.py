@@ -85,12 +85,17 @@ def search(
     languages = (code,) if code else INDEXED_LANGUAGES
     parsed = parse(text, languages, lookup, limits, typing)
     meaning = Meaning(searcher, vectors, parsed.meaning) if vectors is not None and parsed.meaning else None
-    query = _expanded(searcher, _weighted(searcher, parsed), limits.expansions, deadline)
-    scores = score_all(searcher, query, deadline)
-    everywhere = scores
-    if code:  # the language facet counts the query's matches in every language
-        everywhere_query = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup, limits, typing))
-        everywhere = score_all(searcher, _expanded(searcher, everywhere_query, limits.expansions, deadline), deadline)
+    try:
+        query = _expanded(searcher, _weighted(searcher, parsed), limits.expansions, deadline)
+        scores = score_all(searcher, query, deadline)
+        everywhere = scores
+        if code:  # the language facet counts the query's matches in every language
+            everywhere_query = _weighted(searcher, parse(text, INDEXED_LANGUAGES, lookup, limits, typing))
+            everywhere = score_all(searcher, _expanded(searcher, everywhere_query, limits.expansions, deadline), deadline)
+    except BaseException:  # stopped (at the deadline): its query need not be embedded
+        if meaning is not None:
+            meaning.cancel()
+        raise
     by_meaning: set[int] = set()
     if meaning is not None and meaning.wait(deadline):
         near = meaning.nearest(code, scores)

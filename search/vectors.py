@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -86,14 +87,17 @@ def best(similarity: np.ndarray, k: int, allowed: np.ndarray | None = None) -> l
     return [(int(row), float(similarity[row])) for row in top if similarity[row] > -np.inf]
 
 
-_cache: dict[Path, tuple[tuple[int, int], Vectors]] = {}
+_cache: dict[Path, tuple[tuple[int, int], Vectors | None]] = {}
 _cache_lock = threading.Lock()
 
 
 def load(folder: Path) -> Vectors | None:
-    """The vectors saved in `folder`, None if there are none (or they are of
-    another model). Kept in memory while the file is unchanged: checking costs
-    one stat, so every search sees vectors as soon as they are saved."""
+    """The vectors saved in `folder`, None if there are none, or they are of
+    another model, or the file is damaged (cut short, not ours, arrays of the
+    wrong shape): they are only a cache of what the model says, so searches
+    then use keywords alone and the next `search index` computes them again.
+    Kept in memory while the file is unchanged: checking costs one stat, so
+    every search sees vectors as soon as they are saved."""
     path = folder / FILE
     try:
         st = path.stat()
@@ -104,13 +108,27 @@ def load(folder: Path) -> Vectors | None:
         cached = _cache.get(folder)
         if cached and cached[0] == stamp:
             return cached[1]
-    with np.load(path, allow_pickle=False) as data:
-        if str(data["model"]) != MODEL:
-            return None
-        vectors = Vectors(data["ids"], data["fingerprints"], data["langs"], data["matrix"], str(data["model"]))
-        vectors.centered  # computed once, here, rather than by the first search
+    vectors = _read(path)
     with _cache_lock:
         for old in [f for f in _cache if not f.exists()]:  # generations removed since
             del _cache[old]
         _cache[folder] = (stamp, vectors)
+    return vectors
+
+
+def _read(path: Path) -> Vectors | None:
+    """The vectors in `path`, None if they are of another model or not
+    whole and consistent."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["model"]) != MODEL:
+                return None
+            vectors = Vectors(data["ids"], data["fingerprints"], data["langs"], data["matrix"], str(data["model"]))
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    count = len(vectors.ids)
+    if (vectors.matrix.shape != (count, DIMENSIONS)
+            or any(a.shape != (count,) or a.dtype.kind != "U" for a in (vectors.ids, vectors.fingerprints, vectors.langs))):
+        return None
+    vectors.centered  # computed once, here, rather than by the first search
     return vectors

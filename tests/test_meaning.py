@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -218,3 +219,98 @@ def test_the_same_story_republished_is_folded_into_one_result(tmp_path):
     duplicates = [d for hit in folded.results for d in hit.duplicates]
     assert len(duplicates) == 1 and duplicates[0].similarity >= 0.95
     assert {hit.id for hit in folded.results} | {duplicates[0].id} == {hit.id for hit in apart.results}
+
+
+def _damaged(vectors_file, arrays: dict | None = None, data: bytes | None = None) -> None:
+    if arrays is None:
+        vectors_file.write_bytes(data)
+        return
+    with open(vectors_file, "wb") as f:
+        np.savez(f, **arrays)
+
+
+DAMAGE = {
+    "empty": lambda good, arrays: {"data": b""},
+    "cut short": lambda good, arrays: {"data": good[: len(good) // 2]},
+    "not a zip": lambda good, arrays: {"data": b"PK\x03\x04" + b"\0" * 100},
+    "wrong dimension": lambda good, arrays: {"arrays": {**arrays, "matrix": arrays["matrix"][:, :100]}},
+    "an array missing": lambda good, arrays: {"arrays": {k: v for k, v in arrays.items() if k != "langs"}},
+    "lengths disagree": lambda good, arrays: {"arrays": {**arrays, "ids": arrays["ids"][:3]}},
+    "pickled objects": lambda good, arrays: {"arrays": {**arrays, "ids": np.array([object()] * 5, dtype=object)}},
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_damaged_vectors_leave_search_to_the_keywords(meaning_index, tmp_path, damage):
+    """vectors.npz is a cache of what the model says: a damaged one (a full
+    disk, a copy cut short, another program's file) must cost the meaning,
+    never the searches."""
+    from web import create_app
+
+    from .conftest import UNLIMITED
+
+    shutil.copytree(meaning_index.path, tmp_path / "ix")
+    ix = Index(tmp_path / "ix")
+    vectors_file = ix.path / ix.generation_name() / FILE
+    good = vectors_file.read_bytes()
+    with np.load(vectors_file) as data:
+        arrays = {name: data[name] for name in data.files}
+    _damaged(vectors_file, **DAMAGE[damage](good, arrays))
+    assert ix.vectors() is None
+    assert ix.vectors() is None  # and again, from the cache
+    assert found(ix, "Truppen").total == 2
+    client = create_app({"INDEX_DIR": str(ix.path), "TESTING": True, "WORKERS": 0, **UNLIMITED}).test_client()
+    assert client.get("/api/search?q=Truppen").json["total"] == 2
+    assert client.get("/?q=Truppen").status_code == 200
+    assert client.get("/api/articles/000_7267d5031a40e129/related").json["by_meaning"] is False
+    assert client.get("/articles/000_7267d5031a40e129").status_code == 200
+
+
+def test_the_next_run_replaces_damaged_vectors(meaning_index, tmp_path):
+    shutil.copytree(meaning_index.path, tmp_path / "ix")
+    ix = Index(tmp_path / "ix")
+    vectors_file = ix.path / ix.generation_name() / FILE
+    vectors_file.write_bytes(vectors_file.read_bytes()[:1000])
+    assert ix.update([SEEDS], embeddings=True).embedded == 5
+    assert len(ix.vectors()) == 5 and {hit.id for hit in found(ix, "US troops leave Iraq").results} == set(SEED_IDS)
+
+
+def test_searches_given_up_on_leave_no_queue_of_query_embeddings(meaning_index):
+    """One thread embeds the queries of a process: the queries of searches
+    stopped at their deadline, or answered with keywords alone, must not
+    stay in its queue, or a burst of them (20 readers at once on a server
+    without search workers) leaves every later search without meaning."""
+    from search.errors import SearchTimeout
+    from search.limits import Deadline
+
+    for i in range(20):  # each about 0.2 s to embed
+        words = " ".join(f"Bericht{i}x{k}" for k in range(38))
+        try:
+            found(meaning_index, words, deadline=Deadline(0.001))
+        except SearchTimeout:
+            pass
+    results = found(meaning_index, "US troops leave Iraq", deadline=Deadline(2.0))
+    assert "ar" in {SEED_IDS[hit.id] for hit in results.results if hit.by_meaning}
+
+
+def test_no_query_costs_much_more_to_embed_than_a_long_question():
+    """A query's cost is bounded by its tokens, not its words: 500
+    characters of Chinese or random letters are one word or a few dozen,
+    but 350-460 tokens, a second of a core each, in the one thread that
+    embeds every search's query (and not charged to the client's budget)."""
+    from search.embedding import embed_query
+
+    question = ("Why are the American troops leaving Iraq after years of war, and is the government in Baghdad "
+                "ready to take over security in every province while critics warn of a vacuum that militias "
+                "could fill, and of the influence of neighbouring Iran on the politics and the economy of the "
+                "country in the coming months and years?")  # 60 words
+    hostile = ["".join(chr(0x4E00 + (i * 7919 + k * 104729) % 20000) for k in range(450)) for i in range(2)]
+    hostile += [" ".join("".join("qxzjkvbw"[(i + k * 3 + j * 5) % 8] for j in range(7)) for k in range(62)) for i in range(2)]
+
+    def cost(text: str) -> float:
+        embed_query(question + " warm")  # the model is loaded
+        started = time.thread_time()
+        embed_query(text)
+        return time.thread_time() - started
+
+    assert max(cost(text) for text in hostile) < 3 * cost(question)
