@@ -90,7 +90,7 @@ def test_when_the_deadline_passes_while_snippets_are_made_the_rest_show_their_op
     ix.update([folder])
     with ix.searcher() as s:
         search(s, "troops", per_page=1)  # analyzers and caches ready: what follows is the search itself
-        results = search(s, "troops", per_page=50, deadline=Deadline(0.25))  # scoring takes milliseconds, snippets about a second
+        results = search(s, "troops", per_page=50, deadline=Deadline(0.25))  # scoring takes milliseconds, snippets half a second
     assert results.total == 50 and len(results.results) == 50
     assert "<mark>troops</mark>" in results.results[0].snippet
     last = results.results[-1]
