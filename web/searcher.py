@@ -165,13 +165,15 @@ def _search(meaning: bool, **params) -> tuple[SearchResults | SearchError, float
     """The results (or the error that stopped the search) and their cost:
     this worker's computing time, which does not include the time the search
     waited for a free worker. A search stopped at its deadline cost the most
-    of all, and is charged too."""
-    started = time.thread_time()
+    of all, and is charged too. The time is the whole process's: a worker
+    runs one search at a time, and embedding its query (meaning.py) runs in
+    a thread of its own."""
+    started = time.process_time()
     try:
         outcome: SearchResults | SearchError = _worker_searchers.search(meaning, **params)
     except SearchError as exc:
         outcome = exc
-    return outcome, time.thread_time() - started
+    return outcome, time.process_time() - started
 
 
 def init_app(app: Flask) -> None:
