@@ -852,10 +852,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     results = evaluate(args)
     print_report(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
-    print(f"Results written to {args.out}")
+    write_results(results, args.out)
     return 0
+
+
+def write_results(results: dict, out: Path) -> None:
+    """Every figure of a run, as JSON (bench/results/ is git-ignored)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
+    print(f"Results written to {out}")
 
 
 if __name__ == "__main__":

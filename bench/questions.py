@@ -49,7 +49,7 @@ sys.path.insert(0, str(BENCH))
 
 from evaluate import (  # noqa: E402  (also puts this checkout first on sys.path)
     DEFAULT_CORPORA, LANGS, SENTENCE_END, TOP, WORD, Query, Timer, baseline, build_baseline, build_ours, cell, fts5,
-    library_state, load_sample, ours, paired, rank, summary, write_jsonl,
+    library_state, load_sample, ours, paired, rank, summary, write_jsonl, write_results,
 )
 
 QUESTIONS = BENCH / "questions"
@@ -246,9 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     results = evaluate(args)
     print_report(results)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), "utf-8")
-    print(f"All figures in {args.out}")
+    write_results(results, args.out)
     return 0
 
 
