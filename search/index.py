@@ -31,7 +31,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import numpy as np
 import whoosh.index
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
@@ -284,8 +283,8 @@ class Index:
         own = vectors.load(gen)
         old = own
         if old is None:  # a new generation: the one it replaced may have them
-            older = [number for number in self._generations() if number < int(gen.name[4:])]
-            old = (vectors.load(self._generations()[max(older)]) if older else None) or Vectors.empty()
+            older = {number: path for number, path in self._generations().items() if number < int(gen.name[4:])}
+            old = (vectors.load(older[max(older)]) if older else None) or Vectors.empty()
         ix = whoosh.index.open_dir(str(gen))
         with ix.reader() as reader:
             live = list(reader.all_doc_ids()) if reader.doc_count_all() else []
@@ -296,21 +295,19 @@ class Index:
             texts = [passage_text(*(reader.stored_fields(d).get(f, "") for f in ("title", "body"))) for d, _ in missing]
         if not missing and own is not None and len(reused) == len(own):
             return
-        rows = [row for _, row in reused]
-        done = [Vectors(*(np.array([key[i] for key, _ in reused], str) for i in range(3)), old.matrix[rows])]
+        done = [Vectors.of([key for key, _ in reused], old.matrix[[row for _, row in reused]])]
         progress.phase, progress.count = "embedding", (0, len(missing))
         progress.report()
         saved = time.monotonic()
         at = 0
         for batch in embed_all(texts, workers, progress.embedded):
-            keys_done = [key for _, key in missing[at:at + len(batch)]]
+            done.append(Vectors.of([key for _, key in missing[at:at + len(batch)]], batch))
             at += len(batch)
-            done.append(Vectors(*(np.array([key[i] for key in keys_done], str) for i in range(3)), batch))
             if time.monotonic() - saved > EMBED_SAVE_SECONDS:
-                done = [_joined(done)]
+                done = [vectors.joined(done)]
                 done[0].save(gen)
                 saved = time.monotonic()
-        _joined(done).save(gen)
+        vectors.joined(done).save(gen)
         report.embedded = len(missing)
         report.embedding_seconds = round(time.monotonic() - started, 3)
 
@@ -596,10 +593,6 @@ class _RunProgress:
         self.shown = (shown, now)
         done = self.total if shown == "done" else (1 + WRITE_COST) * self.unwritten + analyzed + WRITE_COST * written
         self.on_progress(Progress(shown, int(min(done, self.total)), int(self.total)))
-
-
-def _joined(parts: list[Vectors]) -> Vectors:
-    return Vectors(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ids", "fingerprints", "langs", "matrix")))
 
 
 def stored_article(stored: dict) -> Article:

@@ -96,7 +96,9 @@ class Meaning:
         MEANING_BONUS_MIN alike, the others at least MEANING_MIN."""
         allowed = (self.rows.doc >= 0) & (self.similarity >= MEANING_MIN)
         if lang:
-            allowed &= self.vectors.langs == lang
+            in_lang = np.zeros(len(allowed), bool)
+            in_lang[self.rows.by_lang.get(lang, [])] = True
+            allowed &= in_lang
         found = ((int(self.rows.doc[row]), sim) for row, sim in best(self.similarity, MEANING_DEPTH, allowed))
         return [doc for doc, sim in found if sim >= MEANING_BONUS_MIN or doc not in keyword]
 
@@ -145,7 +147,7 @@ def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict
         nearest = sims.argmax(axis=1)
         for (d, row), at, sim in zip(found, nearest, sims[np.arange(len(found)), nearest]):
             if vectors.langs[row] != lang and sim >= COUNTERPART_MIN:
-                out[d].append(_article(searcher, vectors, matched.doc, int(in_lang[at]), float(sim)))
+                out[d].append(article(searcher, int(matched.doc[in_lang[at]]), float(sim)))
     return {d: sorted(same_story, key=lambda c: -c.similarity) for d, same_story in out.items()}
 
 
@@ -160,7 +162,8 @@ def collapsed(searcher: Searcher, vectors: Vectors, ranked: list[int]
     if len(with_rows) < 2:
         return ranked, {}
     at = {d: i for i, (d, _) in enumerate(with_rows)}
-    similarity = vectors.centered[[row for _, row in with_rows]] @ vectors.centered[[row for _, row in with_rows]].T
+    shown = vectors.centered[[row for _, row in with_rows]]
+    similarity = shown @ shown.T
     langs = vectors.langs[[row for _, row in with_rows]]
     kept: list[int] = []
     kept_at: list[int] = []
@@ -171,7 +174,7 @@ def collapsed(searcher: Searcher, vectors: Vectors, ranked: list[int]
             earlier = np.asarray(kept_at)
             alike = earlier[(similarity[earlier, i] >= DUPLICATE_MIN) & (langs[earlier] == langs[i])]
             if len(alike):
-                folded.setdefault(with_rows[alike[0]][0], []).append((d, round(float(similarity[alike[0], i]), 4)))
+                folded.setdefault(with_rows[alike[0]][0], []).append((d, float(similarity[alike[0], i])))
                 continue
         kept.append(d)
         if i is not None:
@@ -194,11 +197,12 @@ def related(searcher: Searcher, vectors: Vectors, doc_id: str) -> dict[str, list
     own = int(numbers[row])
     allowed = numbers >= 0
     allowed[row] = False
-    nearest = [_article(searcher, vectors, numbers, *found)
-               for found in best(vectors.centered @ vectors.centered[row], RELATED, allowed)]
+    nearest = [article(searcher, int(numbers[other]), sim)
+               for other, sim in best(vectors.centered @ vectors.centered[row], RELATED, allowed)]
     return {"counterparts": counterparts(searcher, vectors, [own]).get(own, []), "related": nearest}
 
 
-def _article(searcher: Searcher, vectors: Vectors, numbers: np.ndarray, row: int, similarity: float) -> Counterpart:
-    stored = searcher.stored_fields(int(numbers[row]))
-    return Counterpart(stored["id"], str(vectors.langs[row]), stored.get("title", ""), round(similarity, 4))
+def article(searcher: Searcher, doc: int, similarity: float) -> Counterpart:
+    """Document `doc`, as a result lists an article near it in meaning."""
+    stored = searcher.stored_fields(doc)
+    return Counterpart(stored["id"], stored.get("lang", ""), stored.get("title", ""), round(similarity, 4))

@@ -28,7 +28,7 @@ from .limits import Deadline, Limits
 from .query import Completion, ParsedQuery, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .fusion import fused
-from .meaning import MEANING_WEIGHT, Meaning, collapsed, counterparts
+from .meaning import MEANING_WEIGHT, Meaning, article, collapsed, counterparts
 from .results import Counterpart, Hit, SearchResults
 from .segments import spelling_tables
 from .spelling import SpellingTable, completions, respellings
@@ -110,7 +110,7 @@ def search(
     shown = ranked[(page - 1) * per_page:]
     also = counterparts(searcher, vectors, shown) if vectors is not None and not deadline.passed() else {}
     hits = [_hit(searcher.stored_fields(d), scores[d], highlighter, d in by_meaning, also.get(d, []),
-                 [_duplicate(searcher, *other) for other in folded.get(d, [])]) for d in shown]
+                 [article(searcher, *other) for other in folded.get(d, [])]) for d in shown]
     suggestion = None
     by_words = total - len(by_meaning.intersection(found)) if by_meaning else total
     if by_words < SUGGEST_BELOW and not deadline.passed():
@@ -132,11 +132,6 @@ def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Scores, found: 
         if len(kept) >= wanted or len(ranked) == len(found):
             return kept[:wanted], {d: folded[d] for d in kept[:wanted] if d in folded}
         take = 2 * take
-
-
-def _duplicate(searcher: Searcher, doc: int, similarity: float) -> Counterpart:
-    stored = searcher.stored_fields(doc)
-    return Counterpart(stored["id"], stored.get("lang", ""), stored.get("title", ""), similarity)
 
 
 def _weighted(searcher: Searcher, parsed: ParsedQuery) -> wq.Query:

@@ -40,7 +40,12 @@ class Vectors:
 
     @classmethod
     def empty(cls) -> Vectors:
-        return cls(np.array([], str), np.array([], str), np.array([], str), np.zeros((0, DIMENSIONS), np.float32))
+        return cls.of([], np.zeros((0, DIMENSIONS), np.float32))
+
+    @classmethod
+    def of(cls, keys: list[tuple[str, str, str]], matrix: np.ndarray) -> Vectors:
+        """Vectors from (id, fingerprint, language) of each row of `matrix`."""
+        return cls(*(np.array([key[i] for key in keys], str) for i in range(3)), matrix)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -72,6 +77,11 @@ class Vectors:
             os.replace(tmp, folder / FILE)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def joined(parts: list[Vectors]) -> Vectors:
+    """The rows of every part, in order."""
+    return Vectors(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ids", "fingerprints", "langs", "matrix")))
 
 
 def best(similarity: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
