@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from evaluate import DEFAULT_CORPORA, LANGS, load_sample  # noqa: E402  (also puts this checkout first on sys.path)
-from search.embedding import LANGUAGE_MEANS, embed_all, passage_text  # noqa: E402
+from search.embedding import LANGUAGE_MEANS, embed_all, passage_texts  # noqa: E402
 
 SEED = 1
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     means = {}
     for lang in LANGS:
-        texts = [passage_text(a["title"], a["body"]) for a in load_sample(args.corpora, lang, args.docs, SEED)]
+        texts = [passage_texts(a["title"], a["body"])[0] for a in load_sample(args.corpora, lang, args.docs, SEED)]
         means[lang] = np.vstack(list(embed_all(texts))).mean(axis=0).astype(np.float32)
         print(f"{lang}: {len(texts)} articles", file=sys.stderr)
     np.savez(args.out, **means)

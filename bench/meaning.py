@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                     seconds[mode].append(time.perf_counter() - started)
         documents = searcher.doc_count()
     size = (ix.path / ix.generation_name() / FILE).stat().st_size
-    print(f"{documents:,} articles, {len(vectors):,} with a vector; {len(texts)} queries x {args.repeat}")
-    print(f"vectors: {size / len(vectors):,.0f} bytes per article on disk, "
-          f"{(vectors.matrix.nbytes + vectors.centered.nbytes) / len(vectors):,.0f} in each search process")
+    print(f"{documents:,} articles, {vectors.articles:,} with vectors ({len(vectors):,} passages); "
+          f"{len(texts)} queries x {args.repeat}")
+    print(f"vectors: {size / vectors.articles:,.0f} bytes per article on disk, "
+          f"{(vectors.matrix.nbytes + vectors.centered.nbytes) / vectors.articles:,.0f} in each search process")
     for mode, times in seconds.items():
         ms = np.array(times) * 1000
         print(f"{mode:<17} p50 {np.percentile(ms, 50):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms   mean {ms.mean():6.1f} ms")

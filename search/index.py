@@ -40,13 +40,13 @@ from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer,
 from .documents import (
     MAX_SKIPS_LISTED, Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
 )
-from .embedding import embed_all, passage_text
+from .embedding import embed_all, passage_texts
 from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
 from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
 from .ranking import LanguageBM25F
 from .results import IndexReport, IndexStats
 from .segments import ParallelWriter
-from .vectors import Vectors
+from .vectors import Key, Vectors
 
 INDEX_FORMAT = 1
 """Bumped whenever the schema changes in a way older programs cannot read."""
@@ -285,30 +285,42 @@ class Index:
         if old is None:  # a new generation: the one it replaced may have them
             older = {number: path for number, path in self._generations().items() if number < int(gen.name[4:])}
             old = (vectors.load(older[max(older)]) if older else None) or Vectors.empty()
+        reused: list[tuple[Key, int]] = []
+        missing: list[tuple[Key, str]] = []
         ix = whoosh.index.open_dir(str(gen))
         with ix.reader() as reader:
             live = list(reader.all_doc_ids()) if reader.doc_count_all() else []
             columns = [list(reader.column_reader(name)) for name in ("id", "fingerprint", "lang")] if live else [[], [], []]
-            keys = [tuple(column[d] for column in columns) for d in live]
-            reused = [(key, old.known[key[:2]]) for key in keys if key[:2] in old.known]
-            missing = [(d, key) for d, key in zip(live, keys) if key[:2] not in old.known]
-            texts = [passage_text(*(reader.stored_fields(d).get(f, "") for f in ("title", "body"))) for d, _ in missing]
-        if not missing and own is not None and len(reused) == len(own):
+            for d in live:
+                doc_id, fingerprint, lang = (column[d] for column in columns)
+                if kept := _reusable(old, doc_id, fingerprint):
+                    reused += kept
+                    continue
+                texts = passage_texts(*(reader.stored_fields(d).get(f, "") for f in ("title", "body")))
+                for passage, text in enumerate(texts):
+                    key = Key(doc_id, fingerprint, lang, passage, len(texts))
+                    row = old.known.get((doc_id, fingerprint, passage))
+                    if row is None:
+                        missing.append((key, text))
+                    else:
+                        reused.append((key, row))
+        recounted = any(old.counts[row] != key.passages for key, row in reused)  # vectors saved before passages
+        if not missing and own is not None and len(reused) == len(own) and not recounted:
             return
         done = [Vectors.of([key for key, _ in reused], old.matrix[[row for _, row in reused]])]
         progress.phase, progress.count = "embedding", (0, len(missing))
         progress.report()
         saved = time.monotonic()
         at = 0
-        for batch in embed_all(texts, workers, progress.embedded):
-            done.append(Vectors.of([key for _, key in missing[at:at + len(batch)]], batch))
+        for batch in embed_all([text for _, text in missing], workers, progress.embedded):
+            done.append(Vectors.of([key for key, _ in missing[at:at + len(batch)]], batch))
             at += len(batch)
             if time.monotonic() - saved > EMBED_SAVE_SECONDS:
                 done = [vectors.joined(done)]
                 done[0].save(gen)
                 saved = time.monotonic()
         vectors.joined(done).save(gen)
-        report.embedded = len(missing)
+        report.embedded = len({key.id for key, _ in missing})
         report.embedding_seconds = round(time.monotonic() - started, 3)
 
     def create(self) -> None:
@@ -501,6 +513,16 @@ class Index:
             return article_by_id(searcher, doc_id)
 
 
+
+def _reusable(old: Vectors, doc_id: str, fingerprint: str) -> list[tuple[Key, int]]:
+    """The keys and rows of every passage of an unchanged article, if `old`
+    has them all; [] when one is missing or their number is not known."""
+    lead = old.known.get((doc_id, fingerprint, 0))
+    if lead is None or not old.counts[lead]:
+        return []
+    rows = [old.known.get((doc_id, fingerprint, passage)) for passage in range(old.counts[lead])]
+    return [] if None in rows else [(old.key(row), row) for row in rows]
+
 def article_by_id(searcher: Searcher, doc_id: str) -> Article | None:
     stored = searcher.document(id=doc_id)
     return None if stored is None else stored_article(stored)
@@ -572,9 +594,9 @@ class _RunProgress:
             self.unwritten += nbytes
         self.report()
 
-    def embedded(self, articles: int) -> None:
-        """embed_all's `on_batch`."""
-        self.count = (self.count[0] + articles, self.count[1])
+    def embedded(self, passages: int) -> None:
+        """embed_all's `on_batch` (progress counts passages, see embedding.PASSAGES)."""
+        self.count = (self.count[0] + passages, self.count[1])
         self.report()
 
     def report(self, phase: str | None = None) -> None:

@@ -19,7 +19,7 @@ from typing import Container, Hashable, NamedTuple
 import numpy as np
 from whoosh.searching import Searcher
 
-from .embedding import embed_query
+from .embedding import PASSAGES, embed_query
 from .limits import Deadline
 from .ranking import VersionCache, index_version
 from .results import Counterpart
@@ -69,7 +69,7 @@ class Meaning:
         self.vectors = vectors
         self.pending = _embedder.submit(embed_query, text)
         self.similarity = np.zeros(0)
-        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {})
+        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {}, {})
 
     def wait(self, deadline: Deadline) -> bool:
         """Wait for the query's vector until the deadline, and compare it
@@ -102,20 +102,26 @@ class Meaning:
         allowed = (self.rows.doc >= 0) & (self.similarity >= MEANING_MIN)
         if lang:
             in_lang = np.zeros(len(allowed), bool)
-            in_lang[self.rows.by_lang.get(lang, [])] = True
+            in_lang[self.rows.passages_by_lang.get(lang, [])] = True
             allowed &= in_lang
         langs = self.vectors.langs
-        return [int(self.rows.doc[row]) for row, sim in best(self.similarity, MEANING_DEPTH, allowed)
-                if sim >= MEANING_BONUS_MIN or self.rows.doc[row] not in keyword or langs[row] not in written_in]
+        near: dict[int, None] = {}  # an article's best passage comes first, the others are left out
+        for row, sim in best(self.similarity, MEANING_DEPTH * len(PASSAGES), allowed):
+            doc = int(self.rows.doc[row])
+            if sim >= MEANING_BONUS_MIN or doc not in keyword or langs[row] not in written_in:
+                near.setdefault(doc)
+        return list(near)[:MEANING_DEPTH]
 
 
 class _Rows(NamedTuple):
     doc: np.ndarray
     """Each vector's document number, -1 where its article is gone or has changed since."""
     of_doc: np.ndarray
-    """Each document's row in the vectors, -1 where it has none."""
+    """Each document's row in the vectors (its lead's), -1 where it has none."""
     by_lang: dict[str, np.ndarray]
-    """The rows of each language's articles (those matched)."""
+    """The rows of each language's articles (those matched; their leads')."""
+    passages_by_lang: dict[str, np.ndarray]
+    """The rows of each language's passages (those matched)."""
 
 
 def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
@@ -125,15 +131,20 @@ def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
         reader = searcher.reader()
         of_doc = np.full(reader.doc_count_all(), -1, np.int64)
         if not len(of_doc):
-            return _Rows(np.full(len(vectors), -1, np.int64), of_doc, {})
+            return _Rows(np.full(len(vectors), -1, np.int64), of_doc, {}, {})
         ids, prints = (list(reader.column_reader(name)) for name in ("id", "fingerprint"))
         live = {(ids[d], prints[d]): d for d in reader.all_doc_ids()}
         keys = zip(vectors.ids.tolist(), vectors.fingerprints.tolist())
         doc = np.fromiter((live.get(key, -1) for key in keys), np.int64, len(vectors))
         matched = np.flatnonzero(doc >= 0)
-        of_doc[doc[matched]] = matched
-        langs = vectors.langs[matched]
-        return _Rows(doc, of_doc, {lang: matched[langs == lang] for lang in np.unique(langs).tolist()})
+        leads = matched[vectors.passages[matched] == 0]
+        of_doc[doc[leads]] = leads
+
+        def by_lang(rows: np.ndarray) -> dict[str, np.ndarray]:
+            langs = vectors.langs[rows]
+            return {lang: rows[langs == lang] for lang in np.unique(langs).tolist()}
+
+        return _Rows(doc, of_doc, by_lang(leads), by_lang(matched))
 
     key: Hashable = (index_version(searcher), vectors)
     return _rows.get(key, compute)
@@ -146,7 +157,7 @@ def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict
     found = [(d, int(matched.of_doc[d])) for d in shown if matched.of_doc[d] >= 0]
     if not found:
         return {}
-    similarity = vectors.centered[[row for _, row in found]] @ vectors.centered.T
+    similarity = vectors.centered[[row for _, row in found]] @ vectors.leads.T
     out: dict[int, list[Counterpart]] = {d: [] for d, _ in found}
     for lang, in_lang in matched.by_lang.items():
         sims = similarity[:, in_lang]
@@ -201,10 +212,10 @@ def related(searcher: Searcher, vectors: Vectors, doc_id: str) -> dict[str, list
     if row is None or numbers[row] < 0:
         return None
     own = int(numbers[row])
-    allowed = numbers >= 0
+    allowed = numbers[: len(vectors.leads)] >= 0
     allowed[row] = False
     nearest = [article(searcher, int(numbers[other]), sim)
-               for other, sim in best(vectors.centered @ vectors.centered[row], RELATED, allowed)]
+               for other, sim in best(vectors.leads @ vectors.centered[row], RELATED, allowed)]
     return {"counterparts": counterparts(searcher, vectors, [own]).get(own, []), "related": nearest}
 
 

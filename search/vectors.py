@@ -1,14 +1,18 @@
 """The articles' vectors (see embedding.py), kept beside the keyword index in
 its generation folder, and the ones nearest a query or an article.
 
-One file, `vectors.npz`: the model's name, and for each article its id,
-fingerprint (a vector is reused while its article is unchanged), language and
-vector, stored as float16 (half the disk; the ranking does not change). It is
+One file, `vectors.npz`: the model's name, and a row for each passage of each
+article (see embedding.PASSAGES): the article's id, fingerprint (a vector is
+reused while its article is unchanged) and language, which passage it is and
+how many the article has, and its vector, stored as float16 (half the disk;
+the ranking does not change). Vectors saved before articles had more than
+one passage are read as their first. It is
 written whole to a temporary file and renamed, so readers see the old file or
 the new one, and a run stopped while embedding keeps the vectors saved so far.
 
-Searching scans every vector (one matrix product, about 5 ms for 50,000
-articles on one core), exact, with no index to build or tune.
+Searching scans every vector (one matrix product, about 10 ms for the
+100,000 passages of 50,000 articles on one core), exact, with no index to
+build or tune.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,15 +32,30 @@ from .embedding import DIMENSIONS, MODEL, centered
 FILE = "vectors.npz"
 
 
+class Key(NamedTuple):
+    """What a row of the vectors is the vector of."""
+    id: str
+    fingerprint: str
+    lang: str
+    passage: int
+    passages: int
+    """How many passages the article has: 0 when not known (vectors saved
+    before there were more than one)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Vectors:
     ids: np.ndarray
     fingerprints: np.ndarray
     langs: np.ndarray
+    passages: np.ndarray
+    """Which of its article's passages each row is (0, the lead, first)."""
+    counts: np.ndarray
+    """How many passages each row's article has (see Key.passages)."""
     matrix: np.ndarray
-    """One vector per article, in the order of `ids`, as the model gives it
-    (float16 once loaded: only saving again needs it); `centered` (float32)
-    is what similarities are taken on."""
+    """One vector per row, as the model gives it (float16 once loaded: only
+    saving again needs it); `centered` (float32) is what similarities are
+    taken on."""
     model: str = MODEL
 
     @classmethod
@@ -43,12 +63,26 @@ class Vectors:
         return cls.of([], np.zeros((0, DIMENSIONS), np.float32))
 
     @classmethod
-    def of(cls, keys: list[tuple[str, str, str]], matrix: np.ndarray) -> Vectors:
-        """Vectors from (id, fingerprint, language) of each row of `matrix`."""
-        return cls(*(np.array([key[i] for key in keys], str) for i in range(3)), matrix)
+    def of(cls, keys: list[Key], matrix: np.ndarray) -> Vectors:
+        """Vectors from the Key of each row of `matrix`."""
+        columns = list(zip(*keys)) or [()] * len(Key._fields)
+        return cls(*(np.array(column, str) for column in columns[:3]),
+                   *(np.array(column, np.int8) for column in columns[3:]), matrix)
 
     def __len__(self) -> int:
+        """Rows: passages, not articles (see `articles`)."""
         return len(self.ids)
+
+    @property
+    def articles(self) -> int:
+        return len(self.rows)
+
+    @cached_property
+    def leads(self) -> np.ndarray:
+        """The articles' lead vectors (centered), what they are compared with
+        one another by: the first rows, as the vectors are kept in order of
+        passage (see `load`)."""
+        return self.centered[: int(np.count_nonzero(self.passages == 0))]
 
     @cached_property
     def centered(self) -> np.ndarray:
@@ -57,21 +91,28 @@ class Vectors:
 
     @cached_property
     def rows(self) -> dict[str, int]:
-        """Each article's row, by id."""
-        return {doc_id: row for row, doc_id in enumerate(self.ids.tolist())}
+        """Each article's row (its lead's), by id."""
+        return {doc_id: row for row, doc_id in enumerate(self.ids.tolist()) if self.passages[row] == 0}
 
     @cached_property
-    def known(self) -> dict[tuple[str, str], int]:
-        """Each article's row, by id and fingerprint: what can be reused."""
-        return {key: row for row, key in enumerate(zip(self.ids.tolist(), self.fingerprints.tolist()))}
+    def known(self) -> dict[tuple[str, str, int], int]:
+        """Each passage's row, by id, fingerprint and passage: what can be reused."""
+        keys = zip(self.ids.tolist(), self.fingerprints.tolist(), self.passages.tolist())
+        return {key: row for row, key in enumerate(keys)}
+
+    def key(self, row: int) -> Key:
+        return Key(str(self.ids[row]), str(self.fingerprints[row]), str(self.langs[row]),
+                   int(self.passages[row]), int(self.counts[row]))
 
     def save(self, folder: Path) -> None:
         """Write the vectors into `folder` atomically (see the module's docstring)."""
+        order = np.argsort(self.passages, kind="stable")  # leads first
         tmp = folder / f".{FILE}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as f:
-                np.savez(f, ids=self.ids, fingerprints=self.fingerprints, langs=self.langs,
-                         matrix=self.matrix.astype(np.float16), model=np.array(self.model))
+                np.savez(f, ids=self.ids[order], fingerprints=self.fingerprints[order], langs=self.langs[order],
+                         passages=self.passages[order], counts=self.counts[order],
+                         matrix=self.matrix[order].astype(np.float16), model=np.array(self.model))
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, folder / FILE)
@@ -81,7 +122,8 @@ class Vectors:
 
 def joined(parts: list[Vectors]) -> Vectors:
     """The rows of every part, in order."""
-    return Vectors(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ids", "fingerprints", "langs", "matrix")))
+    names = ("ids", "fingerprints", "langs", "passages", "counts", "matrix")
+    return Vectors(*(np.concatenate([getattr(p, name) for p in parts]) for name in names))
 
 
 def best(similarity: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -133,12 +175,17 @@ def _read(path: Path) -> Vectors | None:
         with np.load(path, allow_pickle=False) as data:
             if str(data["model"]) != MODEL:
                 return None
-            vectors = Vectors(data["ids"], data["fingerprints"], data["langs"], data["matrix"], str(data["model"]))
+            ids = data["ids"]
+            unknown = np.zeros(ids.shape, np.int8)  # saved with one passage per article
+            passages, counts = (data[name] if name in data.files else unknown for name in ("passages", "counts"))
+            vectors = Vectors(ids, data["fingerprints"], data["langs"], passages, counts, data["matrix"], str(data["model"]))
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
         return None
     count = len(vectors.ids)
     if (vectors.matrix.shape != (count, DIMENSIONS)
-            or any(a.shape != (count,) or a.dtype.kind != "U" for a in (vectors.ids, vectors.fingerprints, vectors.langs))):
+            or any(a.shape != (count,) or a.dtype.kind != "U" for a in (vectors.ids, vectors.fingerprints, vectors.langs))
+            or any(a.shape != (count,) or a.dtype.kind != "i" for a in (vectors.passages, vectors.counts))
+            or np.any(np.diff(vectors.passages) < 0)):  # leads first, as saved
         return None
     vectors.centered  # computed once, here, rather than by the first search
     return vectors

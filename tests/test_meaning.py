@@ -123,17 +123,56 @@ def test_vectors_are_computed_only_for_new_and_changed_articles(tmp_path):
     write_jsonl(folder / "a.jsonl", records + [{"id": "a3", "lang": "de", "title": "Neu", "body": "Ein neuer Artikel."}])
     report = ix.update([folder], embeddings=True)
     assert (report.updated, report.added, report.embedded) == (1, 1, 2)
-    assert sorted(ix.vectors().ids.tolist()) == ["a0", "a1", "a2", "a3"]
+    assert sorted(ix.vectors().rows) == ["a0", "a1", "a2", "a3"]
     write_jsonl(folder / "a.jsonl", records[:2])
     assert ix.update([folder], embeddings=True).removed == 2
-    assert sorted(ix.vectors().ids.tolist()) == ["a0", "a1"]
+    assert sorted(ix.vectors().rows) == ["a0", "a1"]
 
 
 def test_a_rebuild_reuses_the_vectors_of_unchanged_articles(tmp_path):
     ix = Index(tmp_path / "ix")
     ix.update([SEEDS], embeddings=True)
     report = ix.update([SEEDS], rebuild=True, embeddings=True)
-    assert report.rebuilt and report.embedded == 0 and len(ix.vectors()) == 5
+    assert report.rebuilt and report.embedded == 0 and ix.vectors().articles == 5
+
+
+def test_an_article_is_found_by_what_it_says_after_its_lead(tmp_path):
+    """Two German articles with the same title and lead, which go on about
+    different things: an English question about what one says after its
+    lead finds that one first (its second passage)."""
+    lead = " ".join(("Die Redaktion hat die wichtigsten Meldungen des Tages für unsere Leser zusammengestellt. " * 5).split()[:48])
+    articles = write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "football", "lang": "de", "title": "Meldungen vom Wochenende", "body": lead + (
+            " Bayern München gewann das Spitzenspiel gegen Borussia Dortmund mit drei zu eins. Der Stürmer"
+            " erzielte zwei Tore, das Stadion war ausverkauft, und die Fans feierten bis in die Nacht.")},
+        {"id": "election", "lang": "de", "title": "Meldungen vom Wochenende", "body": lead + (
+            " Bei der Bundestagswahl erhielt die CDU 32 Prozent der Stimmen, die SPD kam auf 25 Prozent."
+            " Die Wahlbeteiligung lag bei 76 Prozent; der Bundeswahlleiter gab das vorläufige Endergebnis bekannt.")},
+    ])
+    ix = Index(tmp_path / "ix")
+    ix.update([articles], embeddings=True)
+    assert len(ix.vectors()) == 4
+    assert [hit.id for hit in found(ix, "election results and voter turnout").results][:1] == ["election"]
+    assert [hit.id for hit in found(ix, "which team won the football match").results][:1] == ["football"]
+
+
+def test_vectors_saved_with_one_passage_per_article_are_kept_and_completed(meaning_index, tmp_path):
+    """Vectors of an index made before articles had a second passage: each
+    is kept as its article's lead, and the next run computes only the rest."""
+    shutil.copytree(meaning_index.path, tmp_path / "ix")
+    ix = Index(tmp_path / "ix")
+    vectors_file = ix.path / ix.generation_name() / FILE
+    with np.load(vectors_file) as data:
+        leads = data["passages"] == 0
+        old = {name: data[name][leads] for name in ("ids", "fingerprints", "langs", "matrix")}
+    _damaged(vectors_file, {**old, "model": np.array(ix.vectors().model)})
+    assert ix.vectors().articles == 5 and len(ix.vectors()) == 5
+    assert {hit.id for hit in found(ix, "US troops leave Iraq").results} == set(SEED_IDS)
+    assert ix.embed().embedded == 5  # their second passages
+    vectors = ix.vectors()
+    assert len(vectors) == 10 and set(vectors.counts.tolist()) == {2}
+    assert np.array_equal(vectors.matrix[vectors.passages == 0], old["matrix"])  # the leads were kept
+    assert ix.embed().embedded == 0
 
 
 def test_an_article_changed_without_a_new_vector_is_not_found_by_its_old_one(tmp_path):
@@ -152,9 +191,10 @@ def test_an_article_changed_without_a_new_vector_is_not_found_by_its_old_one(tmp
 
 def test_vectors_are_saved_whole_and_small(meaning_index):
     gen = meaning_index.path / (meaning_index.path / "CURRENT").read_text().strip()
-    assert (gen / FILE).stat().st_size < 5 * 384 * 2 + 4096  # float16, and little beside
-    assert not list(gen.glob(f".{FILE}*"))  # no temporary file left
     vectors = meaning_index.vectors()
+    assert vectors.articles == 5 and len(vectors) == 10  # the seeds are long: a lead and a second passage each
+    assert (gen / FILE).stat().st_size < len(vectors) * 384 * 2 + 4096  # float16, and little beside
+    assert not list(gen.glob(f".{FILE}*"))  # no temporary file left
     assert np.allclose(np.linalg.norm(vectors.centered, axis=1), 1, atol=1e-3)
 
 
@@ -201,7 +241,7 @@ def test_a_run_killed_while_embedding_leaves_the_keyword_index_searchable_and_th
     assert before < 125
     report = ix.update([folder, SEEDS], embeddings=True)
     assert report.unchanged == 125 and report.embedded == 125 - before
-    assert len(ix.vectors()) == 125
+    assert ix.vectors().articles == 125
 
 
 def test_the_same_story_republished_is_folded_into_one_result(tmp_path):
@@ -236,7 +276,9 @@ DAMAGE = {
     "wrong dimension": lambda good, arrays: {"arrays": {**arrays, "matrix": arrays["matrix"][:, :100]}},
     "an array missing": lambda good, arrays: {"arrays": {k: v for k, v in arrays.items() if k != "langs"}},
     "lengths disagree": lambda good, arrays: {"arrays": {**arrays, "ids": arrays["ids"][:3]}},
-    "pickled objects": lambda good, arrays: {"arrays": {**arrays, "ids": np.array([object()] * 5, dtype=object)}},
+    "pickled objects": lambda good, arrays: {"arrays": {**arrays, "ids": np.array([object()] * 10, dtype=object)}},
+    "passages not numbers": lambda good, arrays: {"arrays": {**arrays, "passages": arrays["ids"]}},
+    "leads not first": lambda good, arrays: {"arrays": {**arrays, "passages": arrays["passages"][::-1]}},
 }
 
 
@@ -272,7 +314,7 @@ def test_the_next_run_replaces_damaged_vectors(meaning_index, tmp_path):
     vectors_file = ix.path / ix.generation_name() / FILE
     vectors_file.write_bytes(vectors_file.read_bytes()[:1000])
     assert ix.update([SEEDS], embeddings=True).embedded == 5
-    assert len(ix.vectors()) == 5 and {hit.id for hit in found(ix, "US troops leave Iraq").results} == set(SEED_IDS)
+    assert ix.vectors().articles == 5 and {hit.id for hit in found(ix, "US troops leave Iraq").results} == set(SEED_IDS)
 
 
 def test_searches_given_up_on_leave_no_queue_of_query_embeddings(meaning_index):
