@@ -79,7 +79,10 @@ DROP_SHARE = 0.3
 MAX_EXAMPLES = 3
 
 Rank = int | None  # 1-based rank in the first TOP results, None when not there
-Top = Callable[["Query"], list[str]]  # a query -> ids of its first TOP results
+Top = Callable[["Query"], list[tuple[str, ...]]]
+"""A query -> its first TOP results, each as the ids it stands for: its own,
+and those of near-duplicates folded into it (the same story republished,
+which the reader sees listed under it)."""
 
 
 # -- perturbations: how users write a word differently from the article ------
@@ -421,10 +424,11 @@ def ours(path: Path, language_given: bool = False, meaning: bool = False) -> Ite
         raise SystemExit(f"{path} has no vectors: build it with embeddings")
     with ix.searcher() as searcher:
 
-        def top(q: Query) -> list[str]:
+        def top(q: Query) -> list[tuple[str, ...]]:
             lang = q.lang if language_given else None
             try:
-                return [hit.id for hit in search(searcher, q.text, lang=lang, per_page=TOP, vectors=vectors).results]
+                hits = search(searcher, q.text, lang=lang, per_page=TOP, vectors=vectors).results
+                return [(hit.id, *(folded.id for folded in hit.duplicates)) for hit in hits]
             except BadQuery:  # e.g. only stopwords left
                 return []
 
@@ -454,9 +458,9 @@ def baseline(path: Path) -> Iterator[Top]:
     parser = QueryParser("text", ix.schema, group=OrGroup)
     with ix.searcher() as searcher:
 
-        def top(q: Query) -> list[str]:
+        def top(q: Query) -> list[tuple[str, ...]]:
             cleaned = OPERATORS.sub(lambda m: m.group().lower(), QUERY_SYNTAX.sub(" ", q.text))
-            return [hit["id"] for hit in searcher.search(parser.parse(cleaned), limit=TOP)]
+            return [(hit["id"],) for hit in searcher.search(parser.parse(cleaned), limit=TOP)]
 
         yield top
 
@@ -469,12 +473,12 @@ def fts5(docs: Sequence[dict]) -> Iterator[Top]:
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, tokenize='unicode61 remove_diacritics 2')")
     db.executemany("INSERT INTO docs VALUES (?, ?, ?)", ((d["id"], d["title"], d["body"]) for d in docs))
 
-    def top(q: Query) -> list[str]:
+    def top(q: Query) -> list[tuple[str, ...]]:
         terms = ['"' + w.replace('"', '""') + '"' for w in q.text.split() if any(ch.isalnum() for ch in w)]
         if not terms:
             return []
         sql = "SELECT id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?"
-        return [row[0] for row in db.execute(sql, (" OR ".join(terms), TOP))]
+        return [(row[0],) for row in db.execute(sql, (" OR ".join(terms), TOP))]
 
     try:
         yield top
@@ -591,8 +595,8 @@ QuerySets = dict[str, dict[str, list[Query]]]  # lang -> set -> queries
 Ranks = dict[str, dict[str, list[Rank]]]  # lang -> set -> rank of each query's target
 
 
-def rank(target: str, ids: list[str]) -> Rank:
-    return ids.index(target) + 1 if target in ids else None
+def rank(target: str, results: list[tuple[str, ...]]) -> Rank:
+    return next((n for n, ids in enumerate(results, 1) if target in ids), None)
 
 
 def summary(ranks: Sequence[Rank]) -> dict:

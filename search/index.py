@@ -110,7 +110,7 @@ class Progress:
     A unit is a byte of input files: reading and analyzing it counts 1,
     writing it out into a segment WRITE_COST more. Input whose articles need
     no writing (unchanged ones) counts fully once read. Then "embedding"
-    counts articles given a vector (see Index.embed)."""
+    counts passages given a vector (see Index.embed, embedding.PASSAGES)."""
 
     phase: str
     done: int

@@ -107,10 +107,10 @@ def search(
     by_meaning: set[int] = set()
     if meaning is not None and meaning.wait(deadline):
         written_in = {lang for lang, weight in weights.items() if weight >= WRITTEN_IN}
-        near = meaning.nearest(code, scores, written_in)
+        near, by_meaning_alone = meaning.nearest(code, scores, written_in)
         by_meaning = set(near) - scores.keys()
-        scores = fused(scores, near, MEANING_WEIGHT)
-        everywhere = fused(everywhere, meaning.nearest(None, everywhere, written_in), MEANING_WEIGHT) if code else scores
+        scores = _fused(scores, near, by_meaning_alone)
+        everywhere = _fused(everywhere, *meaning.nearest(None, everywhere, written_in)) if code else scores
     found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
     ranked, folded = _ranked(searcher, vectors if collapse else None, scores, found, page * per_page)
@@ -141,6 +141,14 @@ def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Scores, found: 
         if len(kept) >= wanted or len(ranked) == len(found):
             return kept[:wanted], {d: folded[d] for d in kept[:wanted] if d in folded}
         take = 2 * take
+
+
+def _fused(keyword: Scores, near: list[int], by_meaning_alone: set[int]) -> Scores:
+    """The keyword ranking and the ranking by meaning (`near`) fused (see
+    fusion.py), the articles `by_meaning_alone` (keyword matches in a language
+    the query is not written in, see meaning.Meaning.nearest) ranked by
+    meaning only."""
+    return fused({d: s for d, s in keyword.items() if d not in by_meaning_alone}, near, MEANING_WEIGHT)
 
 
 def _language_weights(searcher: Searcher, parsed: ParsedQuery) -> dict[str, float]:
