@@ -109,16 +109,18 @@ class Meaning:
         from their meaning."""
         self.pending.cancel()
 
-    def nearest(self, lang: str | None, keyword: Container[int], written_in: Container[str]) -> tuple[list[int], set[int]]:
+    def nearest(self, lang: str | None, keyword: Container[int], not_written_in: Container[str]
+                ) -> tuple[list[int], set[int]]:
         """Document numbers of the MEANING_DEPTH articles (in `lang`, or any)
         nearest the query, best first: those `keyword` found in a language
-        the query is `written_in` when at least MEANING_BONUS_MIN alike, the
-        others at least MEANING_MIN. And those of them `keyword` found in
-        another language: such a match shares no more than a name or a
-        number with the query, and is to be ranked by meaning alone (its
-        keyword rank left out of the fusion; see searching.search). With
-        them ranked like the query's own matches, cross-lingual recall@10
-        was 0.70 on bench/questions.py, 0.78 without (lead passages only)."""
+        the query may be written in when at least MEANING_BONUS_MIN alike,
+        the others at least MEANING_MIN. And those of them `keyword` found
+        in a language the query is `not_written_in`: such a match shares no
+        more than a name or a number with the query, and is to be ranked by
+        meaning alone (its keyword rank left out of the fusion, see
+        searching._fused). Ranked like the query's own matches, they kept
+        cross-lingual recall@10 on bench/questions.py at 0.70 (see
+        bench/README.md)."""
         allowed = (self.rows.doc >= 0) & (self.similarity >= MEANING_MIN)
         if lang:
             in_lang = np.zeros(len(allowed), bool)
@@ -129,7 +131,7 @@ class Meaning:
         foreign: set[int] = set()
         for row, sim in best(self.similarity, MEANING_DEPTH * len(PASSAGES), allowed):
             doc = int(self.rows.doc[row])
-            own = langs[row] in written_in
+            own = langs[row] not in not_written_in
             if doc in keyword and not own:
                 foreign.add(doc)
             if sim >= MEANING_BONUS_MIN or doc not in keyword or not own:

@@ -44,8 +44,10 @@ SUGGEST_BELOW = 3
 WRITTEN_IN = 0.5
 """Least language weight of a language the query is taken to be written in
 (of bench/questions.py's 4,800 questions, 99.9% have their own language
-at 1.0 and 84% every other below 0.1):
-its keyword matches are the query's own (see meaning.Meaning.nearest)."""
+at 1.0 and 84% every other below 0.1): its keyword matches are the
+query's own (see meaning.Meaning.nearest). A language without the
+statistics to tell (fewer than MIN_LANGUAGE_DOCS articles, a query of one
+word) counts as one the query may be written in."""
 
 
 def search(
@@ -106,11 +108,11 @@ def search(
         raise
     by_meaning: set[int] = set()
     if meaning is not None and meaning.wait(deadline):
-        written_in = {lang for lang, weight in weights.items() if weight >= WRITTEN_IN}
-        near, by_meaning_alone = meaning.nearest(code, scores, written_in)
+        not_written_in = {lang for lang, weight in weights.items() if weight < WRITTEN_IN}
+        near, by_meaning_alone = meaning.nearest(code, scores, not_written_in)
         by_meaning = set(near) - scores.keys()
         scores = _fused(scores, near, by_meaning_alone)
-        everywhere = _fused(everywhere, *meaning.nearest(None, everywhere, written_in)) if code else scores
+        everywhere = _fused(everywhere, *meaning.nearest(None, everywhere, not_written_in)) if code else scores
     found, facets = _filtered(searcher, scores, everywhere, code, source)
     total = len(found)
     ranked, folded = _ranked(searcher, vectors if collapse else None, scores, found, page * per_page)
