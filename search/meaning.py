@@ -24,7 +24,7 @@ from .embedding import PASSAGES, embed_query
 from .limits import Deadline
 from .ranking import VersionCache, index_version
 from .results import Counterpart
-from .vectors import Vectors, best
+from .vectors import Vectors, best, similarities
 
 MEANING_DEPTH = 50
 """Articles the ranking by meaning brings to the fused ranking."""
@@ -184,7 +184,7 @@ def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict
     found = [(d, int(matched.of_doc[d])) for d in shown if matched.of_doc[d] >= 0]
     if not found:
         return {}
-    similarity = vectors.centered[[row for _, row in found]] @ vectors.leads.T
+    similarity = similarities(vectors.centered[[row for _, row in found]], vectors.leads)
     out: dict[int, list[Counterpart]] = {d: [] for d, _ in found}
     for lang, in_lang in matched.by_lang.items():
         sims = similarity[:, in_lang]

@@ -356,3 +356,12 @@ def test_no_query_costs_much_more_to_embed_than_a_long_question():
         return time.thread_time() - started
 
     assert max(cost(text) for text in hostile) < 3 * cost(question)
+
+
+def test_similarities_in_blocks_are_the_whole_product():
+    from search.vectors import BLOCK, similarities
+
+    rng = np.random.default_rng(1)
+    matrix = rng.standard_normal((2 * BLOCK + 7, 384)).astype(np.float32)
+    queries = matrix[[3, BLOCK + 1, 2 * BLOCK + 6]]
+    assert np.allclose(similarities(queries, matrix), queries @ matrix.T, atol=1e-3)
