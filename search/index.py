@@ -513,7 +513,6 @@ class Index:
             return article_by_id(searcher, doc_id)
 
 
-
 def _reusable(old: Vectors, doc_id: str, fingerprint: str) -> list[tuple[Key, int]]:
     """The keys and rows of every passage of an unchanged article, if `old`
     has them all; [] when one is missing or their number is not known."""
@@ -522,6 +521,7 @@ def _reusable(old: Vectors, doc_id: str, fingerprint: str) -> list[tuple[Key, in
         return []
     rows = [old.known.get((doc_id, fingerprint, passage)) for passage in range(old.counts[lead])]
     return [] if None in rows else [(old.key(row), row) for row in rows]
+
 
 def article_by_id(searcher: Searcher, doc_id: str) -> Article | None:
     stored = searcher.document(id=doc_id)

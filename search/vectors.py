@@ -92,7 +92,8 @@ class Vectors:
     @cached_property
     def rows(self) -> dict[str, int]:
         """Each article's row (its lead's), by id."""
-        return {doc_id: row for row, doc_id in enumerate(self.ids.tolist()) if self.passages[row] == 0}
+        pairs = enumerate(zip(self.ids.tolist(), self.passages.tolist()))
+        return {doc_id: row for row, (doc_id, passage) in pairs if passage == 0}
 
     @cached_property
     def known(self) -> dict[tuple[str, str, int], int]:
