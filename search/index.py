@@ -305,21 +305,27 @@ class Index:
                     else:
                         reused.append((key, row))
         recounted = any(old.counts[row] != key.passages for key, row in reused)  # vectors saved before passages
-        if not missing and own is not None and len(reused) == len(own) and not recounted:
+        if not missing and own is not None and len(reused) == len(own) and not recounted and own.counterparts is not None:
             return
         done = [Vectors.of([key for key, _ in reused], old.matrix[[row for _, row in reused]])]
         progress.phase, progress.count = "embedding", (0, len(missing))
         progress.report()
         saved = time.monotonic()
         at = 0
+
+        def save() -> None:
+            nonlocal old
+            old = vectors.linked(vectors.joined(done), old)
+            old.save(gen)
+            done[:] = [old]
+
         for batch in embed_all([text for _, text in missing], workers, progress.embedded):
             done.append(Vectors.of([key for key, _ in missing[at:at + len(batch)]], batch))
             at += len(batch)
             if time.monotonic() - saved > EMBED_SAVE_SECONDS:
-                done = [vectors.joined(done)]
-                done[0].save(gen)
+                save()
                 saved = time.monotonic()
-        vectors.joined(done).save(gen)
+        save()
         report.embedded = len({key.id for key, _ in missing})
         report.embedding_seconds = round(time.monotonic() - started, 3)
 

@@ -24,7 +24,7 @@ from .embedding import PASSAGES, embed_query
 from .limits import Deadline
 from .ranking import VersionCache, index_version
 from .results import Counterpart
-from .vectors import Vectors, best, similarities
+from .vectors import Vectors, best
 
 MEANING_DEPTH = 50
 """Articles the ranking by meaning brings to the fused ranking."""
@@ -87,7 +87,7 @@ class Meaning:
         self.vectors = vectors
         self.pending = _embedder.submit(embed_query, text)
         self.similarity = np.zeros(0)
-        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {}, {})
+        self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {})
 
     def wait(self, deadline: Deadline) -> bool:
         """Wait for the query's vector until the deadline, and compare it
@@ -145,8 +145,6 @@ class _Rows(NamedTuple):
     """Each vector's document number, -1 where its article is gone or has changed since."""
     of_doc: np.ndarray
     """Each document's row in the vectors (its lead's), -1 where it has none."""
-    by_lang: dict[str, np.ndarray]
-    """The rows of each language's articles (those matched; their leads')."""
     passages_by_lang: dict[str, np.ndarray]
     """The rows of each language's passages (those matched)."""
 
@@ -158,7 +156,7 @@ def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
         reader = searcher.reader()
         of_doc = np.full(reader.doc_count_all(), -1, np.int64)
         if not len(of_doc):
-            return _Rows(np.full(len(vectors), -1, np.int64), of_doc, {}, {})
+            return _Rows(np.full(len(vectors), -1, np.int64), of_doc, {})
         ids, prints = (list(reader.column_reader(name)) for name in ("id", "fingerprint"))
         live = {(ids[d], prints[d]): d for d in reader.all_doc_ids()}
         keys = zip(vectors.ids.tolist(), vectors.fingerprints.tolist())
@@ -166,12 +164,8 @@ def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
         matched = np.flatnonzero(doc >= 0)
         leads = matched[vectors.passages[matched] == 0]
         of_doc[doc[leads]] = leads
-
-        def by_lang(rows: np.ndarray) -> dict[str, np.ndarray]:
-            langs = vectors.langs[rows]
-            return {lang: rows[langs == lang] for lang in np.unique(langs).tolist()}
-
-        return _Rows(doc, of_doc, by_lang(leads), by_lang(matched))
+        langs = vectors.langs[matched]
+        return _Rows(doc, of_doc, {lang: matched[langs == lang] for lang in np.unique(langs).tolist()})
 
     key: Hashable = (index_version(searcher), vectors)
     return _rows.get(key, compute)
@@ -179,20 +173,21 @@ def rows(searcher: Searcher, vectors: Vectors) -> _Rows:
 
 def counterparts(searcher: Searcher, vectors: Vectors, shown: list[int]) -> dict[int, list[Counterpart]]:
     """For each of the documents `shown`, the nearest article in each other
-    language, if at least COUNTERPART_MIN alike: the same story there."""
+    language (as found when the vectors were saved, see vectors.linked), if
+    at least COUNTERPART_MIN alike: the same story there. One changed since
+    is left out until `search index` gives it its new vector."""
     matched = rows(searcher, vectors)
-    found = [(d, int(matched.of_doc[d])) for d in shown if matched.of_doc[d] >= 0]
-    if not found:
-        return {}
-    similarity = similarities(vectors.centered[[row for _, row in found]], vectors.leads)
-    out: dict[int, list[Counterpart]] = {d: [] for d, _ in found}
-    for lang, in_lang in matched.by_lang.items():
-        sims = similarity[:, in_lang]
-        nearest = sims.argmax(axis=1)
-        for (d, row), at, sim in zip(found, nearest, sims[np.arange(len(found)), nearest]):
-            if vectors.langs[row] != lang and sim >= COUNTERPART_MIN:
-                out[d].append(article(searcher, int(matched.doc[in_lang[at]]), float(sim)))
-    return {d: sorted(same_story, key=lambda c: -c.similarity) for d, same_story in out.items()}
+    near = vectors.counterparts
+    out: dict[int, list[Counterpart]] = {}
+    for d in shown:
+        row = matched.of_doc[d]
+        if near is None or row < 0:
+            continue
+        same_story = [article(searcher, int(matched.doc[other]), float(sim))
+                      for other, sim in zip(near.rows[row].tolist(), near.similarity[row].tolist())
+                      if other >= 0 and sim >= COUNTERPART_MIN and matched.doc[other] >= 0]
+        out[d] = sorted(same_story, key=lambda c: -c.similarity)
+    return out
 
 
 def collapsed(searcher: Searcher, vectors: Vectors, ranked: list[int]

@@ -175,6 +175,17 @@ def test_vectors_saved_with_one_passage_per_article_are_kept_and_completed(meani
     assert ix.embed().embedded == 0
 
 
+def test_vectors_saved_before_counterparts_were_kept_get_them_without_embedding_again(meaning_index, tmp_path):
+    shutil.copytree(meaning_index.path, tmp_path / "ix")
+    ix = Index(tmp_path / "ix")
+    vectors_file = ix.path / ix.generation_name() / FILE
+    with np.load(vectors_file) as data:
+        _damaged(vectors_file, {name: data[name] for name in data.files if not name.startswith("near_")})
+    assert not any(hit.also_in for hit in found(ix, "Truppenabzug").results)
+    assert ix.embed().embedded == 0
+    assert {other.lang for hit in found(ix, "Truppenabzug").results for other in hit.also_in} == {"ar", "nl"}
+
+
 def test_an_article_changed_without_a_new_vector_is_not_found_by_its_old_one(tmp_path):
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -193,7 +204,7 @@ def test_vectors_are_saved_whole_and_small(meaning_index):
     gen = meaning_index.path / (meaning_index.path / "CURRENT").read_text().strip()
     vectors = meaning_index.vectors()
     assert vectors.articles == 5 and len(vectors) == 10  # the seeds are long: a lead and a second passage each
-    assert (gen / FILE).stat().st_size < len(vectors) * 384 * 2 + 4096  # float16, and little beside
+    assert (gen / FILE).stat().st_size < len(vectors) * 384 * 2 + 8192  # float16, and little beside (ids, counterparts)
     assert not list(gen.glob(f".{FILE}*"))  # no temporary file left
     assert np.allclose(np.linalg.norm(vectors.centered, axis=1), 1, atol=1e-3)
 
@@ -358,10 +369,59 @@ def test_no_query_costs_much_more_to_embed_than_a_long_question():
     assert max(cost(text) for text in hostile) < 3 * cost(question)
 
 
-def test_similarities_in_blocks_are_the_whole_product():
-    from search.vectors import BLOCK, similarities
+def _brute_counterparts(vectors) -> dict[tuple[str, str], tuple[str, float]]:
+    """Each (article, other language): its nearest lead there, by comparing every pair."""
+    leads, ids, langs = vectors.leads, vectors.ids[: len(vectors.leads)], vectors.langs[: len(vectors.leads)]
+    alike = leads @ leads.T
+    out = {}
+    for i in range(len(leads)):
+        for lang in set(langs.tolist()) - {langs[i]}:
+            there = np.flatnonzero(langs == lang)
+            j = there[alike[i, there].argmax()]
+            out[ids[i], lang] = (ids[j], float(alike[i, j]))
+    return out
 
-    rng = np.random.default_rng(1)
-    matrix = rng.standard_normal((2 * BLOCK + 7, 384)).astype(np.float32)
-    queries = matrix[[3, BLOCK + 1, 2 * BLOCK + 6]]
-    assert np.allclose(similarities(queries, matrix), queries @ matrix.T, atol=1e-3)
+
+def _same_counterparts(found: dict, expected: dict) -> bool:
+    return found.keys() == expected.keys() and all(
+        found[k][0] == expected[k][0] and abs(found[k][1] - expected[k][1]) < 1e-4 for k in found)
+
+
+def _found_counterparts(vectors) -> dict[tuple[str, str], tuple[str, float]]:
+    near = vectors.counterparts
+    return {(vectors.ids[i], lang): (vectors.ids[near.rows[i, c]], float(near.similarity[i, c]))
+            for i in range(len(near.rows)) for c, lang in enumerate(near.langs.tolist()) if near.rows[i, c] >= 0}
+
+
+def test_counterparts_kept_from_the_last_save_are_those_a_full_comparison_finds(tmp_path):
+    """Counterparts are found when the vectors are saved, reusing the last
+    save's: after articles are added (one in a language new to the index),
+    changed and removed, every article's nearest in each other language is
+    the one comparing every pair finds, and they survive a save and load."""
+    from search.vectors import LINK_BLOCK, Key, Vectors, joined, linked, load
+
+    rng = np.random.default_rng(7)
+
+    def part(names: list[str], langs: list[str], fingerprint: str = "f") -> Vectors:
+        keys = [Key(name, fingerprint, lang, 0, 1) for name, lang in zip(names, langs)]
+        return Vectors.of(keys, rng.standard_normal((len(keys), 384)).astype(np.float32))
+
+    count = LINK_BLOCK + 40  # more than one block
+    names = [f"a{i}" for i in range(count)]
+    first = linked(joined([part(names, [("ar", "de", "nl")[i % 3] for i in range(count)])]), None)
+    assert _same_counterparts(_found_counterparts(first), _brute_counterparts(first))
+    assert set(first.counterparts.langs.tolist()) == {"ar", "de", "nl"}
+
+    # Keep most, drop ten, change ten (a new vector under a new fingerprint), add thirty, two in English.
+    kept = [i for i in range(20, count)]
+    survivors = Vectors.of([first.key(i) for i in kept], first.matrix[kept])
+    changed = part([f"a{i}" for i in range(10, 20)], ["de"] * 10, fingerprint="g")
+    added = part([f"b{i}" for i in range(30)], ["en", "en"] + ["ar"] * 28)
+    second = linked(joined([survivors, changed, added]), first)
+    assert _same_counterparts(_found_counterparts(second), _brute_counterparts(second))
+    assert "en" in second.counterparts.langs.tolist()
+    assert second.ids[0] == "a20" and all(second.passages[: len(second.leads)] == 0)
+
+    second.save(tmp_path)
+    loaded = load(tmp_path)
+    assert _same_counterparts(_found_counterparts(loaded), _found_counterparts(second))
