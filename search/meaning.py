@@ -24,7 +24,7 @@ from .embedding import PASSAGES, embed_query
 from .limits import Deadline
 from .ranking import VersionCache, index_version
 from .results import Counterpart
-from .vectors import Vectors, best
+from .vectors import Vectors, best, scan
 
 MEANING_DEPTH = 50
 """Articles the ranking by meaning brings to the fused ranking."""
@@ -99,7 +99,7 @@ class Meaning:
             self.cancel()
             return False
         self.rows = rows(self.searcher, self.vectors)
-        self.similarity = self.vectors.centered @ vector
+        self.similarity = scan(self.vectors.centered, vector)
         return bool((self.rows.doc >= 0).any())
 
     def cancel(self) -> None:
