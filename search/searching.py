@@ -150,7 +150,9 @@ def _fused(keyword: Scores, near: list[int], by_meaning_alone: set[int]) -> Scor
     fusion.py), the articles `by_meaning_alone` (keyword matches in a language
     the query is not written in, see meaning.Meaning.nearest) ranked by
     meaning only."""
-    return fused({d: s for d, s in keyword.items() if d not in by_meaning_alone}, near, MEANING_WEIGHT)
+    if by_meaning_alone:
+        keyword = {d: s for d, s in keyword.items() if d not in by_meaning_alone}
+    return fused(keyword, near, MEANING_WEIGHT)
 
 
 def _language_weights(searcher: Searcher, parsed: ParsedQuery) -> dict[str, float]:
