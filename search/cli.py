@@ -12,12 +12,13 @@ from pathlib import Path
 
 import click
 
+from .dates import between
 from .errors import SearchError
 from .index import Index
 from .languages import LANGUAGES
 from .limits import Limits
 from .results import IndexReport
-from .searching import search
+from .searching import SORTS, search
 from .terminal import ProgressLine, render
 
 DEFAULT_INDEX = "index"
@@ -136,6 +137,10 @@ def _print_report(report: IndexReport, ix: Index) -> None:
         click.echo(f"  added or updated: {_by_language(report.languages)}")
     else:
         click.echo(f"Took {report.seconds:.1f} s.")
+    if report.undated:
+        examples = ", ".join(repr(_printable(d)) for d in report.undated_examples)
+        click.echo(f"  dates not read:   {_count(report.undated, 'article')} (e.g. {examples}): kept as written, "
+                   "not sorted or filtered by date")
     if report.embedded:
         click.echo(f"  by meaning:       {_count(report.embedded, 'article')} embedded in "
                    f"{report.embedding_seconds:.1f} s ({report.embedded / max(report.embedding_seconds, 1e-3):,.1f} articles/s)")
@@ -167,20 +172,24 @@ def _by_language(counts: dict[str, int]) -> str:
 @click.option("--source", help="Only this source.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, Limits().per_page), help="Results per page.")
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page number.")
+@click.option("--sort", type=click.Choice(SORTS), default=SORTS[0], show_default=True, help="Best match, or latest first.")
+@click.option("--from", "date_from", metavar="DATE", help="Only articles published from this year, month or day (2019, 2019-06, 2019-06-01).")
+@click.option("--to", "date_to", metavar="DATE", help="Only articles published up to this year, month or day (included).")
 @click.option("--terminal-bidi", is_flag=True, envvar="SEARCH_TERMINAL_BIDI",
               help="The terminal shapes and orders right-to-left text itself: print Arabic in logical order (env SEARCH_TERMINAL_BIDI=1).")
 @click.option("--no-meaning", "no_meaning", is_flag=True, help="Keywords only: no search by meaning, across languages.")
 @json_option
 @reports_errors
-def query_command(text: str, index_dir: str, lang, source, limit: int, page: int, terminal_bidi: bool, no_meaning: bool,
-                  as_json: bool) -> None:
+def query_command(text: str, index_dir: str, lang, source, limit: int, page: int, sort: str, date_from: str | None,
+                  date_to: str | None, terminal_bidi: bool, no_meaning: bool, as_json: bool) -> None:
     """Search the index; TEXT may use "phrases", AND/OR/NOT, -word, word*,
-    lang:xx, source:name and title:word. A query of plain words is also
-    searched by meaning, in every language (when the index has vectors)."""
+    lang:xx, source:name, title:word and date:2019-06 (or date:>2019-06-01).
+    A query of plain words is also searched by meaning, in every language
+    (when the index has vectors)."""
     ix = Index(index_dir)
     with ix.searcher() as searcher:
         results = search(searcher, text, lang=lang, source=source, page=page, per_page=limit,
-                         vectors=None if no_meaning else ix.vectors())
+                         vectors=None if no_meaning else ix.vectors(), dates=between(date_from, date_to), sort=sort)
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -198,15 +207,16 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
         number = f"{n}. "
         indent = " " * len(number)
         meaning = "related in meaning" if hit.by_meaning else ""
-        meta = " · ".join(x for x in (hit.lang, hit.source, hit.date, hit.id, f"score {hit.score}", meaning) if x)
+        meta = " · ".join(x for x in (hit.lang, hit.source, hit.published or hit.date, hit.id, f"score {hit.score}", meaning) if x)
         click.echo()
         show(number, hit.title_html, direction)
         show(indent, escape(meta))
         show(indent, hit.snippet, direction)
         if hit.also_in:
             show(indent, escape("also in: " + " · ".join(f"{other.lang} {other.id}" for other in hit.also_in)))
-    if results.facets.get("lang"):
-        click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in results.facets["lang"].items()))
+    for facet in ("lang", "date"):
+        if results.facets.get(facet):
+            click.echo("\n" + "  ".join(f"{k}: {v}" for k, v in results.facets[facet].items()))
 
 
 def _count(n: int, noun: str) -> str:

@@ -37,6 +37,7 @@ from whoosh.searching import Searcher
 
 from . import __version__, vectors
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
+from .dates import parse as parse_date
 from .documents import (
     MAX_SKIPS_LISTED, Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
 )
@@ -48,8 +49,11 @@ from .results import IndexReport, IndexStats
 from .segments import ParallelWriter
 from .vectors import Key, Vectors
 
-INDEX_FORMAT = 1
-"""Bumped whenever the schema changes in a way older programs cannot read."""
+INDEX_FORMAT = 2
+"""Bumped whenever the schema changes in a way older programs cannot read
+(2: `published`, the sortable key of each article's date)."""
+UNDATED_EXAMPLES = 3
+"""Dates a run's report quotes among those it could not read."""
 
 TITLE_BOOST = 2.0
 INDEXED_LANGUAGES = (*ANALYZED, NEUTRAL)
@@ -65,6 +69,7 @@ def build_schema() -> Schema:
         lang=ID(stored=True, sortable=True),
         source=ID(stored=True, sortable=True),
         date=ID(stored=True, sortable=True),
+        published=ID(sortable=True),
         url=STORED(),
         title=STORED(),
         body=STORED(),
@@ -473,6 +478,10 @@ class Index:
             writer.get().delete_by_term("id", article.id)
             report.updated += 1
         report.text_bytes += sum(len(text.encode("utf-8", "surrogatepass")) for text in (article.title, article.body))
+        if article.date and parse_date(article.date) is None:
+            report.undated += 1
+            if len(report.undated_examples) < UNDATED_EXAMPLES and article.date not in report.undated_examples:
+                report.undated_examples.append(article.date)
         writer.add((article, fingerprint))
 
     def _write_meta(self, gen: Path, fresh: bool) -> None:
@@ -658,6 +667,8 @@ def _prepared(item: tuple[Article, str]) -> dict:
         fields["source"] = article.source
     if article.date:
         fields["date"] = article.date
+        if published := parse_date(article.date):
+            fields["published"] = published.key
     return fields
 
 

@@ -161,7 +161,7 @@ def parse(
     text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
     unfinished = typing and not text[-1:].isspace()
     text = text.strip()
-    _check_length(text, limits.query_chars)
+    check_length(text, limits.query_chars)
     text = _wildcards(text)
     if not text.strip():
         raise EmptyQuery("Type at least one word to search for.")
@@ -256,7 +256,7 @@ def _completing(syntax: wq.Query, word: wq.Term) -> wq.Query:
     return syntax.apply(lambda child: _completing(child, word))
 
 
-def _check_length(text: str, limit: int) -> None:
+def check_length(text: str, limit: int) -> None:
     """Refuse a query longer than `limit` once normalized (NFKC, as every
     analyzer sees it): one character such as U+FDFA becomes eighteen."""
     size = len(text) if len(text) > 4 * limit else len(unicodedata.normalize("NFKC", text))

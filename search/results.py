@@ -25,6 +25,9 @@ class Hit:
     source: str
     url: str
     date: str
+    """As the record wrote it."""
+    published: str
+    """The date read (see dates.py) as ISO 8601, "" when it could not be."""
     score: float
     snippet: str
     """Safe HTML: the text escaped, matched words wrapped in <mark>."""
@@ -81,6 +84,11 @@ class IndexReport:
     """Articles given a vector (new, changed, or left without one before)."""
     embedding_seconds: float = 0.0
     """How long computing those took (part of `seconds`)."""
+    undated: int = 0
+    """Articles added or updated whose date could not be read (see
+    dates.py): kept as written, with no time to sort or filter by."""
+    undated_examples: list[str] = field(default_factory=list)
+    """A few of those dates, as written."""
 
     @property
     def changed(self) -> bool:

@@ -13,19 +13,20 @@ import heapq
 import operator
 import re
 from collections import Counter
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .analysis import exact_analyzer, word_terms
+from .dates import DateRange, by_period, date_filters, parse as parse_date
 from .errors import BadQuery, SearchTimeout, UnknownLanguage
 from .documents import Article
 from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet, split
 from .index import INDEXED_LANGUAGES
 from .languages import NEUTRAL, resolve
 from .limits import Deadline, Limits
-from .query import Completion, ParsedQuery, parse, word_likelihoods
+from .query import Completion, ParsedQuery, check_length, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .fusion import fused
 from .meaning import MEANING_WEIGHT, Meaning, article, collapsed, counterparts
@@ -39,6 +40,8 @@ MIN_LANGUAGE_DOCS = 100
 a query by; such languages always count fully."""
 COMPLETIONS = 10
 """Words a half-typed word stands for while the reader types: the most frequent."""
+SORTS = ("relevance", "newest")
+"""How results may be ordered: best match first, or latest first."""
 SUGGEST_BELOW = 3
 """Offer a spelling suggestion when a query finds fewer results than this."""
 WRITTEN_IN = 0.5
@@ -63,6 +66,8 @@ def search(
     typing: bool = False,
     vectors: Vectors | None = None,
     collapse: bool = True,
+    dates: DateRange = DateRange(),
+    sort: str = "relevance",
 ) -> SearchResults:
     """Search every language at once (or only `lang`), best matches first.
     Without `snippets` every hit's snippet is empty, which saves analyzing the
@@ -75,8 +80,17 @@ def search(
     meaning, in every language, and the two rankings fused (see fusion.py);
     each hit then lists its counterparts in the other languages, and (with
     `collapse`) near-duplicates of a hit (the same story republished) are
-    folded into it rather than shown, and counted once in the total."""
+    folded into it rather than shown, and counted once in the total.
+
+    Only articles published within `dates` (and the query's `date:`
+    filters, see dates.date_filters) are found; `sort` "newest" puts the
+    latest first (undated ones last), "relevance" the best matches."""
     deadline = deadline or Deadline(limits.seconds)
+    if sort not in SORTS:
+        raise BadQuery(f"sort must be one of: {', '.join(SORTS)}.")
+    check_length(text, limits.query_chars)  # before the date filters are read out of it, as after
+    text, asked = date_filters(text)
+    dates = dates.within(asked)
     if page < 1:
         raise BadQuery("page must be 1 or more.")
     if not 1 <= per_page <= limits.per_page:
@@ -113,9 +127,10 @@ def search(
         by_meaning = set(near) - scores.keys()
         scores = _fused(scores, near, by_meaning_alone)
         everywhere = _fused(everywhere, *meaning.nearest(None, everywhere, not_written_in)) if code else scores
-    found, facets = _filtered(searcher, scores, everywhere, code, source)
+    found, facets = _filtered(searcher, scores, everywhere, code, source, dates)
     total = len(found)
-    ranked, folded = _ranked(searcher, vectors if collapse else None, scores, found, page * per_page)
+    order = _newest(searcher, scores) if sort == "newest" else scores
+    ranked, folded = _ranked(searcher, vectors if collapse else None, order, found, page * per_page)
     total -= sum(map(len, folded.values()))
     highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
     shown = ranked[(page - 1) * per_page:]
@@ -129,11 +144,12 @@ def search(
     return SearchResults(text, total, page, per_page, hits, facets, suggestion)
 
 
-def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Scores, found: list[int], wanted: int
+def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Mapping[int, Any], found: list[int], wanted: int
             ) -> tuple[list[int], dict[int, list[tuple[int, float]]]]:
-    """The `wanted` best of `found`, best first (equal scores in index order,
-    as Whoosh ranks them); with `vectors`, near-duplicates folded into the
-    first of them (see meaning.collapsed), as many more taken as folded."""
+    """The `wanted` best of `found` by `scores` (any values that compare),
+    best first (equal scores in index order, as Whoosh ranks them); with
+    `vectors`, near-duplicates folded into the first of them (see
+    meaning.collapsed), as many more taken as folded."""
     take = wanted
     while True:
         ranked = [-d for _, d in heapq.nlargest(take, zip(map(scores.__getitem__, found), map(operator.neg, found)))]
@@ -143,6 +159,13 @@ def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Scores, found: 
         if len(kept) >= wanted or len(ranked) == len(found):
             return kept[:wanted], {d: folded[d] for d in kept[:wanted] if d in folded}
         take = 2 * take
+
+
+def _newest(searcher: Searcher, scores: Scores) -> dict[int, tuple[str, float]]:
+    """What ranks the matches newest first: their publication keys (undated
+    ones, "", last), the better match first on the same second."""
+    published = _column(searcher, "published")
+    return {d: (published[d], score) for d, score in scores.items()}
 
 
 def _fused(keyword: Scores, near: list[int], by_meaning_alone: set[int]) -> Scores:
@@ -201,14 +224,25 @@ def _expansion(reader, node: wq.Prefix | wq.Wildcard, limit: int, deadline: Dead
     return found
 
 
-def _filtered(searcher: Searcher, scores: Scores, everywhere: Scores, code: str | None, source: str | None) -> tuple[list[int], dict]:
-    """The matches that pass the filters, and the facets: a facet shows what
-    choosing another value would give, so each is counted without its own filter."""
-    langs, sources = _column(searcher, "lang"), _column(searcher, "source")
-    in_lang = [d for d in scores if langs[d] == code] if code else list(scores)
-    found = [d for d in in_lang if sources[d] == source] if source else in_lang
-    in_source = [d for d in everywhere if sources[d] == source] if source else everywhere
-    return found, {"lang": _counts(map(langs.__getitem__, in_source)), "source": _counts(map(sources.__getitem__, in_lang))}
+def _filtered(searcher: Searcher, scores: Scores, everywhere: Scores, code: str | None, source: str | None,
+              dates: DateRange) -> tuple[list[int], dict]:
+    """The matches that pass the filters, and the facets: the language and
+    source facets show what choosing another value would give, so each is
+    counted without its own filter; the date facet narrows down (a year's
+    matches by month, a month's by day), so it counts the matches found."""
+    langs, sources, published = (_column(searcher, name) for name in ("lang", "source", "published"))
+
+    def passing(docs: Iterable[int], lang: bool = True, from_source: bool = True) -> list[int]:
+        return [d for d in docs if (not lang or not code or langs[d] == code)
+                and (not from_source or not source or sources[d] == source)
+                and (not dates or published[d] in dates)]
+
+    found = passing(scores)
+    return found, {
+        "lang": _counts(langs[d] for d in passing(everywhere, lang=False)),
+        "source": _counts(sources[d] for d in passing(scores, from_source=False)),
+        "date": by_period([published[d] for d in found]),
+    }
 
 
 def _counts(values: Iterable[str]) -> dict[str, int]:
@@ -220,7 +254,7 @@ _columns = VersionCache(capacity=8)
 
 
 def _column(searcher: Searcher, name: str) -> list[str]:
-    """Every document's value of a stored field with a column (lang, source),
+    """Every document's value of a field with a column (lang, source, published),
     by document number, for filters and facets."""
     def read() -> list[str]:
         values: list[str] = []
@@ -341,6 +375,7 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None, by_meanin
         source=stored.get("source", ""),
         url=stored.get("url", ""),
         date=stored.get("date", ""),
+        published=published.iso if (published := parse_date(stored.get("date", ""))) else "",
         score=round(score, 4),
         snippet=snippet(body, highlighter.spans(scanned(body), lang)) if highlighter else "",
         title_html=mark(title, highlighter.spans(title, lang) if highlighter else []),

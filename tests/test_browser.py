@@ -129,8 +129,8 @@ def test_keyboard_reaches_the_search_box_and_results(live_server, page):
     page.keyboard.press("Enter")  # skip the header
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "q"
-    facets = page.locator(".facets a").count()
-    for _ in range(2 + facets):  # on through the button and the language facets to the first result
+    links = page.locator(".sort a, .facets a").count()
+    for _ in range(2 + links):  # on through the button, the sort and the facets to the first result
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('article.hit') !== null")
 
@@ -226,6 +226,42 @@ def test_embed_page_can_be_framed_by_another_site_and_searches(host_site, page):
     hits = frame.locator("multilingual-search article")
     hits.first.wait_for()
     assert set(hits.evaluate_all("els => els.map(e => e.lang)")) == {"nl"}
+
+
+@pytest.fixture(scope="module")
+def dated_site(tmp_path_factory):
+    """The dated articles of test_dates.py served, and a site embedding the
+    widget with the latest first, from 2015 on."""
+    from .conftest import LiveServer, write_jsonl
+    from .test_dates import DATED
+    from search.index import Index
+
+    folder = tmp_path_factory.mktemp("dated-web")
+    write_jsonl(folder / "dated.jsonl", DATED)
+    ix = Index(tmp_path_factory.mktemp("dated-web-ix"))
+    ix.update([folder])
+    server = LiveServer(ix.path)
+    _HostPage.pages["/dated"] = f"""<!doctype html><multilingual-search api="{server.url}" sort="newest" from="2015">
+      </multilingual-search><script src="{server.url}/widget.js"></script>""".encode()
+    host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostPage)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{host.server_address[1]}/dated"
+    host.shutdown()
+    server.stop()
+
+
+def test_widget_shows_the_latest_first_with_dates_in_each_articles_language(dated_site, page):
+    page.goto(dated_site)
+    box = page.locator("multilingual-search input")
+    box.press_sequentially("Mosul", delay=20)
+    page.locator("multilingual-search article time").first.wait_for()
+    shown = page.locator("multilingual-search article time").all_inner_texts()
+    assert shown == ["30 oktober 2019", "30. Oktober 2019", "27 June 2019", "3 August 2015"]  # from 2015: not 2005
+    assert page.locator("multilingual-search article time").first.get_attribute("datetime") == "2019-10-30T15:14:33+01:00"
+    box.fill("")
+    box.press_sequentially("الموصل", delay=20)
+    page.locator("multilingual-search article[lang=ar] time").wait_for()
+    assert page.locator("multilingual-search article time").inner_text() == "٣ أغسطس ٢٠١٥"
 
 
 def _shot(name: str) -> Path:

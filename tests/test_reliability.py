@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from search.index import Index
+from search.index import INDEX_FORMAT, Index
 from search.searching import search
 
 from .conftest import SEEDS, search_command, write_jsonl
@@ -174,7 +174,7 @@ def test_a_newer_programs_index_is_refused_with_an_explanation(tmp_path):
     ix_dir = tmp_path / "ix"
     assert run_index(str(SEEDS), "--index-dir", str(ix_dir)).returncode == 0
     meta_path = Index(ix_dir)._generation() / "meta.json"
-    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "format": 2, "program_version": "9.9"}))
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "format": INDEX_FORMAT + 1, "program_version": "9.9"}))
     done = search_command("query", "Truppen", "--index-dir", str(ix_dir))
     assert done.returncode == 1 and "newer version of this program (9.9" in done.stderr
     assert "Traceback" not in done.stderr

@@ -7,11 +7,13 @@ from typing import Mapping
 
 from flask import current_app
 
+from search.dates import between
 from search.errors import SearchError, UnknownLanguage
 from search.languages import resolve
 from search.limits import Deadline, Limits
 from search.meaning import related
 from search.results import Counterpart, SearchResults
+from search.searching import SORTS
 
 from .errors import RequestError, from_library
 from .searcher import get_index, get_searcher, run_search
@@ -52,6 +54,13 @@ def search_request(args: Mapping[str, str]) -> dict:
     per_page = _int(args, "per_page", config["PER_PAGE"], 1, config["MAX_PER_PAGE"])
     if (page - 1) * per_page >= config["MAX_DEPTH"]:  # the page would start past the limit
         raise RequestError(f"Results are shown up to the {config['MAX_DEPTH']:,}th; refine the query instead.", "page_too_deep")
+    sort = args.get("sort", "").strip() or SORTS[0]
+    if sort not in SORTS:
+        raise RequestError(f"sort must be one of: {', '.join(SORTS)}; got {sort!r}.", "bad_sort")
+    try:
+        dates = between(args.get("from", "").strip() or None, args.get("to", "").strip() or None)
+    except SearchError as exc:
+        raise RequestError(f"from and to: {from_library(exc).message}", "bad_date") from None
     return {
         "text": q,
         "lang": lang,
@@ -61,6 +70,8 @@ def search_request(args: Mapping[str, str]) -> dict:
         "limits": limits(),
         "typing": args.get("typing", "").strip().lower() in ("1", "true", "yes"),
         "collapse": args.get("collapse", "").strip().lower() not in ("0", "false", "no"),
+        "dates": dates,
+        "sort": sort,
     }
 
 

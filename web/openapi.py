@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from search.languages import LANGUAGES
+from search.searching import SORTS
 
 _STRING = {"type": "string"}
 _ARTICLE_FIELDS = {
@@ -14,16 +15,18 @@ _ARTICLE_FIELDS = {
     "date": _STRING,
 }
 
+_DATE = {"type": "string", "pattern": "^[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?$"}
 _COUNTERPARTS = {"type": "array", "items": {"$ref": "#/components/schemas/Counterpart"}}
 
 SCHEMAS = {
     "Hit": {
         "type": "object",
-        "required": ["id", "title", "lang", "source", "url", "date", "score", "snippet", "title_html", "by_meaning", "also_in",
-                     "duplicates"],
+        "required": ["id", "title", "lang", "source", "url", "date", "published", "score", "snippet", "title_html", "by_meaning",
+                     "also_in", "duplicates"],
         "additionalProperties": False,
         "properties": {
             **_ARTICLE_FIELDS,
+            "published": {"type": "string", "description": 'The date read from `date`, as ISO 8601: a day ("2005-12-01") or a time with its zone (UTC when the record gave none); "" when it could not be read.'},
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "Safe HTML: escaped text, matched words in <mark>."},
             "title_html": {"type": "string", "description": "The title as safe HTML: escaped text, matched words in <mark>."},
@@ -67,10 +70,12 @@ SCHEMAS = {
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {
                 "type": "object",
-                "required": ["lang", "source"],
+                "required": ["lang", "source", "date"],
                 "properties": {
                     "lang": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "source": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "date": {"type": "object", "additionalProperties": {"type": "integer"},
+                             "description": "Results by year, month or day (whichever suits their span), oldest first; each key is a valid from/to value."},
                 },
             },
             "suggestion": {"type": ["string", "null"]},
@@ -138,9 +143,13 @@ def document(server_url: str) -> dict:
                 "get": {
                     "summary": "Search articles in every language at once",
                     "parameters": [
-                        _param("q", 'The query: words, "phrases", AND/OR/NOT, -word, word*, lang:xx, source:name, title:word.', {"type": "string", "minLength": 1, "maxLength": 500}, True),
+                        _param("q", 'The query: words, "phrases", AND/OR/NOT, -word, word*, lang:xx, source:name, title:word, date:2019-06, date:>2019-06-01, date:2019-06-01..2019-06-30.', {"type": "string", "minLength": 1, "maxLength": 500}, True),
                         _param("lang", "Only articles in this language.", {"type": "string", "enum": list(LANGUAGES)}),
                         _param("source", "Only articles from this source (any case).", _STRING),
+                        _param("from", "Only articles published from this year, month or day (UTC): 2019, 2019-06, 2019-06-01.", _DATE),
+                        _param("to", "Only articles published up to the end of this year, month or day (UTC).", _DATE),
+                        _param("sort", "relevance (best match first) or newest (latest first, undated articles last).",
+                               {"type": "string", "enum": list(SORTS), "default": SORTS[0]}),
                         _param("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
                         _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
                         _param("collapse", "0 to show near-duplicates (the same story republished in one language) as results of their own; by default each is folded into the first of them and counted once.",

@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 
+from search.dates import parse as parse_date
 from search.errors import UnknownLanguage
 from search.index import article_by_id
 from search.languages import LANGUAGES, resolve
@@ -24,6 +25,13 @@ bp = Blueprint("views", __name__)
 def safe_url(url: str) -> bool:
     """Only http(s) links are rendered: never javascript:, data: or others."""
     return urlsplit(url.strip()).scheme.lower() in ("http", "https")
+
+
+@bp.app_template_filter("shown_date")
+def shown_date(iso: str, lang: str) -> str:
+    """A result's date (ISO 8601, see search.dates) as a reader of its language writes it."""
+    published = parse_date(iso)
+    return published.shown(lang) if published else iso
 
 
 @bp.app_template_global()
@@ -48,7 +56,7 @@ def helpers() -> dict:
             "max_depth": current_app.config["MAX_DEPTH"], "public_url": public_url}
 
 
-SEARCH_PARAMETERS = ("q", "lang", "source", "page", "per_page", "collapse")
+SEARCH_PARAMETERS = ("q", "lang", "source", "from", "to", "sort", "page", "per_page", "collapse")
 
 
 def search_args() -> dict[str, str]:
@@ -79,7 +87,8 @@ def search_page():
     template = "views/_results.html" if request.args.get("partial") else "views/search.html"
     return render_template(template, query=query, results=results, took_ms=took_ms, error=error,
                            lang=_language(request.args.get("lang", "")),
-                           source=request.args.get("source", ""), per_page=request.args.get("per_page", "")), status
+                           source=request.args.get("source", ""), per_page=request.args.get("per_page", ""),
+                           **{name: request.args.get(name, "") for name in ("from", "to", "sort")}), status
 
 
 def _language(name: str) -> str:

@@ -5,8 +5,10 @@
 //
 // Attributes: api (base URL of the search service; defaults to where this
 // script was loaded from), language (ar, de, nl, en: only that language),
-// per-page (1-50), placeholder. Everything lives in a shadow root, so the
-// host page's styles cannot break it and its styles cannot leak out.
+// per-page (1-50), placeholder, sort ("newest" for the latest first), from and
+// to (a year, month or day: only articles published then). Everything lives
+// in a shadow root, so the host page's styles cannot break it and its styles
+// cannot leak out.
 (() => {
   const SCRIPT_ORIGIN = document.currentScript ? new URL(document.currentScript.src, location.href).origin : location.origin;
   const RTL = new Set(["ar", "fa", "he", "ur"]);
@@ -65,6 +67,17 @@
       }
     }
     return out;
+  }
+
+  const DATE_LOCALES = { ar: "ar-EG", de: "de-DE", nl: "nl-NL", en: "en-GB" };
+
+  // The day an article was published (the day as its record wrote it, in its
+  // own zone), as a reader of its language writes it, like the search page.
+  function shownDate(iso, lang) {
+    const [year, month, day] = iso.slice(0, 10).split("-").map(Number);
+    const date = new Date(Date.UTC(year, month - 1, day));
+    if (!DATE_LOCALES[lang]) return iso.slice(0, 10);
+    return new Intl.DateTimeFormat(DATE_LOCALES[lang], { dateStyle: "long", timeZone: "UTC" }).format(date);
   }
 
   function el(tag, props = {}, ...children) {
@@ -136,6 +149,10 @@
       if (typing) params.set("typing", "1");
       if (this.language) params.set("lang", this.language);
       if (this.perPage) params.set("per_page", this.perPage);
+      for (const name of ["sort", "from", "to"]) {
+        const value = (this.getAttribute(name) || "").trim();
+        if (value) params.set(name, value);
+      }
       try {
         const response = await fetch(`${this.api}/api/search?${params}`, { signal: this.controller.signal });
         const data = await response.json();
@@ -163,8 +180,9 @@
       if (data.suggestion) this.status.textContent += ` · did you mean “${data.suggestion}”?`;
       this.list.replaceChildren(...data.results.map((hit) => {
         const href = `${this.api}/articles/${encodeURIComponent(hit.id)}?q=${encodeURIComponent(q)}`;
-        const meta = [hit.source, hit.date, NAMES[hit.lang] || hit.lang, hit.by_meaning && "related in meaning"]
+        const meta = [hit.source, !hit.published && hit.date, NAMES[hit.lang] || hit.lang, hit.by_meaning && "related in meaning"]
           .filter(Boolean).join(" · ");
+        const when = hit.published ? [el("time", { datetime: hit.published, lang: hit.lang, text: shownDate(hit.published, hit.lang) }), " · "] : [];
         const also = (hit.also_in || []).map((other) => el("a", {
           href: `${this.api}/articles/${encodeURIComponent(other.id)}`, target: "_blank", rel: "noopener",
           hreflang: other.lang, title: other.title, text: NAMES[other.lang] || other.lang,
@@ -172,7 +190,7 @@
         return el("li", {},
           el("article", { lang: hit.lang === "und" ? "" : hit.lang, dir: RTL.has(hit.lang) ? "rtl" : "ltr" },
             el("h3", {}, el("a", { href, target: "_blank", rel: "noopener" }, markedNodes(hit.title_html))),
-            el("p", { class: "meta", dir: "ltr", text: meta }),
+            el("p", { class: "meta", dir: "ltr" }, ...when, meta),
             el("p", { class: "snippet" }, markedNodes(hit.snippet)),
             ...(also.length ? [el("p", { class: "also-in", dir: "ltr" }, "Also in: ",
               ...also.flatMap((a, i) => (i ? [" · ", a] : [a])))] : [])));
