@@ -207,7 +207,7 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
         number = f"{n}. "
         indent = " " * len(number)
         meaning = "related in meaning" if hit.by_meaning else ""
-        meta = " · ".join(x for x in (hit.lang, hit.source, hit.published or hit.date, hit.id, f"score {hit.score}", meaning) if x)
+        meta = " · ".join(x for x in (hit.lang, hit.source_name, hit.published or hit.date, hit.id, f"score {hit.score}", meaning) if x)
         click.echo()
         show(number, hit.title_html, direction)
         show(indent, escape(meta))

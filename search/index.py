@@ -51,7 +51,7 @@ from .vectors import Key, Vectors
 
 INDEX_FORMAT = 2
 """Bumped whenever the schema changes in a way older programs cannot read
-(2: `published`, the sortable key of each article's date)."""
+(2: `published`, the sortable key of each article's date, and `source_name`)."""
 UNDATED_EXAMPLES = 3
 """Dates a run's report quotes among those it could not read."""
 
@@ -70,6 +70,7 @@ def build_schema() -> Schema:
         source=ID(stored=True, sortable=True),
         date=ID(stored=True, sortable=True),
         published=ID(sortable=True),
+        source_name=ID(sortable=True),
         url=STORED(),
         title=STORED(),
         body=STORED(),
@@ -665,6 +666,8 @@ def _prepared(item: tuple[Article, str]) -> dict:
     fields[f"body_{lang}"] = article.body
     if article.source:
         fields["source"] = article.source
+        if isinstance(name := article.extra.get("source_name"), str) and name.strip():
+            fields["source_name"] = name.strip()
     if article.date:
         fields["date"] = article.date
         if published := parse_date(article.date):

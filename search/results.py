@@ -23,6 +23,9 @@ class Hit:
     title: str
     lang: str
     source: str
+    """The identifier (what source filters match)."""
+    source_name: str
+    """What readers are shown (see sources.py)."""
     url: str
     date: str
     """As the record wrote it."""
@@ -52,6 +55,8 @@ class SearchResults:
     results: list[Hit]
     facets: dict[str, dict[str, int]]
     suggestion: str | None = None
+    source_names: dict[str, str] = field(default_factory=dict)
+    """The name to show for each source of the source facet (see sources.py)."""
 
     @property
     def pages(self) -> int:

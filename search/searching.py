@@ -32,6 +32,7 @@ from .fusion import fused
 from .meaning import MEANING_WEIGHT, Meaning, article, collapsed, counterparts
 from .results import Counterpart, Hit, SearchResults
 from .segments import spelling_tables
+from .sources import display_names
 from .spelling import SpellingTable, completions, respellings
 from .vectors import Vectors
 
@@ -135,13 +136,15 @@ def search(
     highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
     shown = ranked[(page - 1) * per_page:]
     also = counterparts(searcher, vectors, shown) if vectors is not None and not deadline.passed() else {}
-    hits = [_hit(searcher.stored_fields(d), scores[d], highlighter, d in by_meaning, also.get(d, []),
+    names = _source_names(searcher)
+    hits = [_hit(searcher.stored_fields(d), scores[d], highlighter, names, d in by_meaning, also.get(d, []),
                  [article(searcher, *other) for other in folded.get(d, [])]) for d in shown]
     suggestion = None
     by_words = total - len(by_meaning.intersection(found)) if by_meaning else total
     if by_words < SUGGEST_BELOW and not deadline.passed():
         suggestion = _suggest(searcher, text, parsed.words, by_words, languages, lookup, limits, deadline, typing)
-    return SearchResults(text, total, page, per_page, hits, facets, suggestion)
+    return SearchResults(text, total, page, per_page, hits, facets, suggestion,
+                         {source: names.get(source, source) for source in facets["source"]})
 
 
 def _ranked(searcher: Searcher, vectors: Vectors | None, scores: Mapping[int, Any], found: list[int], wanted: int
@@ -265,6 +268,15 @@ def _column(searcher: Searcher, name: str) -> list[str]:
     return _columns.get((index_version(searcher), name), read)
 
 
+def _source_names(searcher: Searcher) -> dict[str, str]:
+    """Each source's name to show (see sources.display_names), for this
+    version of the index."""
+    def read() -> dict[str, str]:
+        return display_names(_column(searcher, "source"), _column(searcher, "source_name"))
+
+    return _columns.get((index_version(searcher), "source names"), read)
+
+
 def _source_lookup(searcher: Searcher):
     """Sources are matched case-insensitively ("source:cnn" finds "CNN")."""
     reader = searcher.reader()
@@ -362,8 +374,9 @@ def mark_article(article: Article, text: str, limits: Limits = Limits(), deadlin
     )
 
 
-def _hit(stored: dict, score: float, highlighter: _Highlighter | None, by_meaning: bool = False,
-         also_in: list[Counterpart] | None = None, duplicates: list[Counterpart] | None = None) -> Hit:
+def _hit(stored: dict, score: float, highlighter: _Highlighter | None, source_names: dict[str, str],
+         by_meaning: bool = False, also_in: list[Counterpart] | None = None,
+         duplicates: list[Counterpart] | None = None) -> Hit:
     """A result; with its snippet and title marks unless `highlighter` is None."""
     lang = stored.get("lang", "")
     title = stored.get("title", "")
@@ -373,6 +386,7 @@ def _hit(stored: dict, score: float, highlighter: _Highlighter | None, by_meanin
         title=title,
         lang=lang,
         source=stored.get("source", ""),
+        source_name=source_names.get(stored.get("source", ""), ""),
         url=stored.get("url", ""),
         date=stored.get("date", ""),
         published=published.iso if (published := parse_date(stored.get("date", ""))) else "",

@@ -250,7 +250,7 @@ def dated_site(tmp_path_factory):
     server.stop()
 
 
-def test_widget_shows_the_latest_first_with_dates_in_each_articles_language(dated_site, page):
+def test_widget_shows_the_latest_first_with_dates_in_each_articles_language_and_filters_by_source(dated_site, page):
     page.goto(dated_site)
     box = page.locator("multilingual-search input")
     box.press_sequentially("Mosul", delay=20)
@@ -258,6 +258,13 @@ def test_widget_shows_the_latest_first_with_dates_in_each_articles_language(date
     shown = page.locator("multilingual-search article time").all_inner_texts()
     assert shown == ["30 oktober 2019", "30. Oktober 2019", "27 June 2019", "3 August 2015"]  # from 2015: not 2005
     assert page.locator("multilingual-search article time").first.get_attribute("datetime") == "2019-10-30T15:14:33+01:00"
+    sources = page.locator("multilingual-search button.source")
+    assert sources.all_inner_texts() == ["BBC News 2", "nos.nl 1", "derstandard.at 1"]
+    sources.nth(1).click()
+    page.locator("multilingual-search button.source[aria-pressed=true]").wait_for()
+    page.wait_for_function("document.querySelector('multilingual-search').shadowRoot.querySelectorAll('article').length === 1")
+    assert page.locator("multilingual-search article").get_attribute("lang") == "nl"
+    assert "nos.nl" in page.locator("multilingual-search article p.meta").inner_text()
     box.fill("")
     box.press_sequentially("الموصل", delay=20)
     page.locator("multilingual-search article[lang=ar] time").wait_for()

@@ -1,5 +1,6 @@
-"""Publication dates: read at indexing, sorted and filtered by, counted by
-period, and shown in each article's language (library, CLI, API and page)."""
+"""Publication dates and sources: dates read at indexing, sorted and
+filtered by, counted by period, and shown in each article's language;
+sources shown by name and filtered by (library, CLI, API and page)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,29 @@ import pytest
 
 from search.dates import between, by_period, date_filters, parse
 from search.errors import BadQuery
+from search.sources import clean_name
 from search.index import Index
 from search.searching import search
 
 from .conftest import UNLIMITED, search_command, write_jsonl
 
 DATED = [
-    {"id": "en-june", "lang": "en", "date": "Thu, 27 Jun 2019 16:17:49 +0200", "title": "Mosul rebuilt",
+    {"id": "en-june", "lang": "en", "date": "Thu, 27 Jun 2019 16:17:49 +0200", "source": "bbc.co.uk", "title": "Mosul rebuilt",
      "body": "Mosul rebuilds its old city after the war."},
-    {"id": "en-2015", "lang": "en", "date": "2015-08-03 21:18:16", "title": "Mosul under siege",
+    {"id": "en-2015", "lang": "en", "date": "2015-08-03 21:18:16", "source": "bbc.co.uk", "source_name": "BBC News",
+     "title": "Mosul under siege",
      "body": "The siege of Mosul enters its second year."},
     {"id": "de-2005", "lang": "de", "date": "2005-12-01", "title": "Wahl in Mosul",
      "body": "In Mosul wurde gewählt."},
-    {"id": "de-october", "lang": "de", "date": "30. Oktober 2019", "title": "Mosul feiert",
+    {"id": "de-october", "lang": "de", "date": "30. Oktober 2019", "source": "www.derStandard.at", "title": "Mosul feiert",
      "body": "Mosul feiert die Eröffnung der Moschee."},
-    {"id": "nl-october", "lang": "nl", "date": "Wed, 30 Oct 2019 15:14:33 +0100", "title": "Mosul heropend",
+    {"id": "nl-october", "lang": "nl", "date": "Wed, 30 Oct 2019 15:14:33 +0100", "source": "feeds.nos.nl",
+     "title": "Mosul heropend",
      "body": "De moskee van Mosul is heropend."},
     {"id": "nl-undated", "lang": "nl", "title": "Mosul zonder datum", "body": "Een artikel over Mosul."},
     {"id": "en-unreadable", "lang": "en", "date": "yesterday", "title": "Mosul yesterday",
      "body": "Something happened in Mosul."},
-    {"id": "ar-digits", "lang": "ar", "date": "٣ أغسطس ٢٠١٥", "title": "حصار الموصل",
+    {"id": "ar-digits", "lang": "ar", "date": "٣ أغسطس ٢٠١٥", "source": "al_riyadh", "title": "حصار الموصل",
      "body": "يدخل حصار الموصل عامه الثاني."},
 ]
 MOSUL_NEWEST = ["nl-october", "de-october", "en-june", "en-2015", "de-2005"]
@@ -173,3 +177,33 @@ def test_a_query_of_many_date_filters_is_refused_by_its_length_before_they_are_r
     with dated_index.searcher() as s:
         with pytest.raises(BadQuery, match="too long"):
             search(s, "Mosul " + "date:2019 " * 100_000)
+
+
+@pytest.mark.parametrize("identifier, name", [
+    ("feeds.nos.nl", "nos.nl"), ("www.derStandard.at", "derstandard.at"), ("https://www.telegraaf.nl/", "telegraaf.nl"),
+    ("aleqtisadiya", "Aleqtisadiya"), ("al_riyadh", "Al Riyadh"), ("3alyoum", "3alyoum"), ("de.wikinews.org", "de.wikinews.org"),
+])
+def test_a_source_without_a_name_is_shown_in_a_clean_form(identifier, name):
+    assert clean_name(identifier) == name
+
+
+def test_sources_are_shown_by_the_name_a_record_gives_or_a_clean_form_and_filtered_by_identifier(dated_index):
+    with dated_index.searcher() as s:
+        results = search(s, "Mosul")
+        assert {hit.id: hit.source_name for hit in results.results if hit.source} == {
+            "en-june": "BBC News", "en-2015": "BBC News", "de-october": "derstandard.at", "nl-october": "nos.nl"}
+        assert results.facets["source"] == {"bbc.co.uk": 2, "feeds.nos.nl": 1, "www.derStandard.at": 1}
+        assert results.source_names == {"bbc.co.uk": "BBC News", "feeds.nos.nl": "nos.nl",
+                                        "www.derStandard.at": "derstandard.at"}
+        assert {hit.id for hit in search(s, "Mosul", source="BBC.co.uk").results} == {"en-june", "en-2015"}
+
+
+def test_the_page_has_a_source_facet_with_readable_names(dated_client):
+    page = dated_client.get("/?q=Mosul").get_data(as_text=True)
+    facet = page[page.index('aria-label="Filter by source"'):]
+    assert re.search(r'href="/\?q=Mosul&amp;source=feeds.nos.nl"[^>]*>\s*<bdi>nos.nl</bdi> <span class="count">1</span>', facet)
+    assert '<bdi>BBC News</bdi> <span class="count">2</span>' in facet
+    chosen = dated_client.get("/?q=Mosul&source=bbc.co.uk").get_data(as_text=True)
+    assert chosen.count('class="hit"') == 2 and 'class="filter"><bdi>BBC News</bdi>' in chosen
+    data = dated_client.get("/api/search?q=Mosul&source=feeds.nos.nl").get_json()
+    assert [hit["source_name"] for hit in data["results"]] == ["nos.nl"] and data["source_names"]["bbc.co.uk"] == "BBC News"

@@ -23,7 +23,7 @@ def search_api():
     results, took_ms = search_data(request.args)
     data = results.to_dict()
     return jsonify({**{k: data[k] for k in ("query", "total", "page", "per_page")}, "took_ms": took_ms,
-                    **{k: data[k] for k in ("results", "facets", "suggestion")}})
+                    **{k: data[k] for k in ("results", "facets", "source_names", "suggestion")}})
 
 
 @bp.get("/api/articles/<path:doc_id>")

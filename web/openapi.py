@@ -21,11 +21,12 @@ _COUNTERPARTS = {"type": "array", "items": {"$ref": "#/components/schemas/Counte
 SCHEMAS = {
     "Hit": {
         "type": "object",
-        "required": ["id", "title", "lang", "source", "url", "date", "published", "score", "snippet", "title_html", "by_meaning",
-                     "also_in", "duplicates"],
+        "required": ["id", "title", "lang", "source", "source_name", "url", "date", "published", "score", "snippet",
+                     "title_html", "by_meaning", "also_in", "duplicates"],
         "additionalProperties": False,
         "properties": {
             **_ARTICLE_FIELDS,
+            "source_name": {"type": "string", "description": "The source as readers are shown it: the name the record gave (source_name), else a clean form of `source` (feeds.nos.nl -> nos.nl)."},
             "published": {"type": "string", "description": 'The date read from `date`, as ISO 8601: a day ("2005-12-01") or a time with its zone (UTC when the record gave none); "" when it could not be read.'},
             "score": {"type": "number"},
             "snippet": {"type": "string", "description": "Safe HTML: escaped text, matched words in <mark>."},
@@ -59,7 +60,7 @@ SCHEMAS = {
     },
     "SearchResponse": {
         "type": "object",
-        "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets", "suggestion"],
+        "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets", "source_names", "suggestion"],
         "additionalProperties": False,
         "properties": {
             "query": _STRING,
@@ -79,6 +80,8 @@ SCHEMAS = {
                 },
             },
             "suggestion": {"type": ["string", "null"]},
+            "source_names": {"type": "object", "additionalProperties": {"type": "string"},
+                             "description": "The name to show for each source of the source facet."},
         },
     },
     "Article": {

@@ -12,6 +12,7 @@ from search.errors import UnknownLanguage
 from search.index import article_by_id
 from search.languages import LANGUAGES, resolve
 from search.searching import mark_article
+from search.sources import clean_name
 
 from .data import limits, related_articles, search_data
 from .errors import RequestError
@@ -34,6 +35,12 @@ def shown_date(iso: str, lang: str) -> str:
     return published.shown(lang) if published else iso
 
 
+@bp.app_template_global("source_name")
+def source_name(identifier: str) -> str:
+    """A source filter's name, when no result names it (see search.sources)."""
+    return clean_name(identifier)
+
+
 @bp.app_template_global()
 def article_url(doc_id: str, search: Mapping[str, str] | None = None) -> str:
     """An article page's URL, carrying the search it was found by (its
@@ -53,9 +60,11 @@ def external_url(endpoint: str) -> str:
 @bp.app_context_processor
 def helpers() -> dict:
     return {"languages": LANGUAGES, "page_url": page_url, "search_args": search_args,
-            "max_depth": current_app.config["MAX_DEPTH"], "public_url": public_url}
+            "max_depth": current_app.config["MAX_DEPTH"], "public_url": public_url, "max_sources": FACET_SOURCES}
 
 
+FACET_SOURCES = 20
+"""Sources the page's facet lists (the most frequent): a corpus may have hundreds."""
 SEARCH_PARAMETERS = ("q", "lang", "source", "from", "to", "sort", "page", "per_page", "collapse")
 
 

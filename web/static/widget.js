@@ -26,6 +26,9 @@
     input { flex: 1; min-width: 0; font: inherit; padding: .45rem .6rem; border: 2px solid #6e7781; border-radius: .4rem; color: inherit; background: #fff; }
     button { font: inherit; padding: .45rem .8rem; border: 0; border-radius: .4rem; background: #0b57d0; color: #fff; cursor: pointer; }
     button[disabled] { opacity: .5; cursor: default; }
+    .sources { display: flex; flex-wrap: wrap; gap: .3rem; margin: .25rem 0; }
+    button.source { padding: .15rem .5rem; font-size: .85rem; background: #eef1f5; color: #1b1f24; }
+    button.source[aria-pressed="true"] { background: #0b57d0; color: #fff; }
     :focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }
     .status { color: #57606a; font-size: .85rem; margin: .25rem 0; }
     .error { color: #a40e26; }
@@ -101,6 +104,7 @@
       this.page = 1;
       this.timer = null;
       this.controller = null;
+      this.source = "";
     }
 
     get api() { return (this.getAttribute("api") || SCRIPT_ORIGIN).replace(/\/+$/, ""); }
@@ -116,12 +120,14 @@
       this.form = el("form", { role: "search" },
         el("label", { for: id, text: "Search news" }), this.input, el("button", { type: "submit", text: "Search" }));
       this.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
+      this.sources = el("p", { class: "sources", role: "group", "aria-label": "Filter by source" });
       this.list = el("ol");
       this.nav = el("nav", { "aria-label": "Pages" });
-      this.root.append(el("div", { class: "w" }, this.form, this.status, this.list, this.nav));
+      this.root.append(el("div", { class: "w" }, this.form, this.status, this.sources, this.list, this.nav));
       this.input.addEventListener("input", () => {
         clearTimeout(this.timer);
         this.page = 1;
+        this.source = "";
         this.timer = setTimeout(() => this.search(true), DELAY_MS);
       });
       this.form.addEventListener("submit", (event) => {
@@ -137,6 +143,7 @@
       const ticket = ++this.latest;
       if (this.controller) this.controller.abort();
       if (!q) {
+        this.sources.replaceChildren();
         this.list.replaceChildren();
         this.nav.replaceChildren();
         this.status.textContent = "";
@@ -149,6 +156,7 @@
       if (typing) params.set("typing", "1");
       if (this.language) params.set("lang", this.language);
       if (this.perPage) params.set("per_page", this.perPage);
+      if (this.source) params.set("source", this.source);
       for (const name of ["sort", "from", "to"]) {
         const value = (this.getAttribute(name) || "").trim();
         if (value) params.set(name, value);
@@ -168,6 +176,7 @@
     }
 
     showError(message) {
+      this.sources.replaceChildren();
       this.list.replaceChildren();
       this.nav.replaceChildren();
       this.status.className = "status error";
@@ -180,7 +189,7 @@
       if (data.suggestion) this.status.textContent += ` · did you mean “${data.suggestion}”?`;
       this.list.replaceChildren(...data.results.map((hit) => {
         const href = `${this.api}/articles/${encodeURIComponent(hit.id)}?q=${encodeURIComponent(q)}`;
-        const meta = [hit.source, !hit.published && hit.date, NAMES[hit.lang] || hit.lang, hit.by_meaning && "related in meaning"]
+        const meta = [hit.source_name, !hit.published && hit.date, NAMES[hit.lang] || hit.lang, hit.by_meaning && "related in meaning"]
           .filter(Boolean).join(" · ");
         const when = hit.published ? [el("time", { datetime: hit.published, lang: hit.lang, text: shownDate(hit.published, hit.lang) }), " · "] : [];
         const also = (hit.also_in || []).map((other) => el("a", {
@@ -195,6 +204,7 @@
             ...(also.length ? [el("p", { class: "also-in", dir: "ltr" }, "Also in: ",
               ...also.flatMap((a, i) => (i ? [" · ", a] : [a])))] : [])));
       }));
+      this.renderSources(data);
       const pages = Math.ceil(data.total / data.per_page);
       this.nav.replaceChildren();
       if (pages > 1) {
@@ -210,6 +220,25 @@
         if (wanted) (wanted.disabled ? (wanted === prev ? next : prev) : wanted).focus();
       }
       this.refocus = null;
+    }
+
+    // The source facet: a button per source (its readable name and count),
+    // pressed for the one chosen; choosing it again shows every source.
+    renderSources(data) {
+      const counts = Object.entries(data.facets.source || {}).slice(0, 8);
+      this.sources.replaceChildren();
+      if (counts.length < 2 && !this.source) return;
+      for (const [source, count] of counts) {
+        const chosen = source.toLowerCase() === this.source.toLowerCase();
+        const button = el("button", { type: "button", class: "source", "aria-pressed": String(chosen),
+                                      text: `${data.source_names[source] || source} ${count}` });
+        button.addEventListener("click", () => {
+          this.source = chosen ? "" : source;
+          this.page = 1;
+          this.search();
+        });
+        this.sources.append(button);
+      }
     }
   }
 
