@@ -15,6 +15,7 @@ import click
 from .dates import between
 from .errors import SearchError
 from .index import Index
+from .keys import Keys
 from .languages import LANGUAGES
 from .limits import Limits
 from .results import IndexReport
@@ -323,6 +324,42 @@ def stats_command(index_dir: str, as_json: bool) -> None:
     click.echo(f"Analyzer:  {stats.analyzer_version}")
     click.echo(f"Created:   {stats.created}")
     click.echo(f"Updated:   {stats.updated}")
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Keys that allow writing articles over HTTP (POST, PUT and DELETE on
+    /api/articles, sent as `Authorization: Bearer KEY`)."""
+
+
+@keys_group.command("create")
+@index_option
+@click.option("--name", default="", help="What the key is for (shown by `search keys list`).")
+@reports_errors
+def keys_create(index_dir: str, name: str) -> None:
+    """Make a key and print it: the only time it is shown (only its hash is kept)."""
+    key, secret = Keys(Path(index_dir).absolute()).create(name)
+    click.echo(secret)
+    click.echo(f"Key {key.id} created{f' for {name}' if name else ''}; keep it secret: it is not shown again.", err=True)
+
+
+@keys_group.command("list")
+@index_option
+@reports_errors
+def keys_list(index_dir: str) -> None:
+    """The keys: id, when made, and name (never the keys themselves)."""
+    for key in Keys(Path(index_dir).absolute()).all():
+        click.echo(f"{key.id}  {key.created}  {key.name}")
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@index_option
+@reports_errors
+def keys_revoke(key_id: str, index_dir: str) -> None:
+    """Revoke a key: writes with it are refused from the next request on."""
+    key = Keys(Path(index_dir).absolute()).revoke(key_id)
+    click.echo(f"Key {key.id} revoked.")
 
 
 def main() -> None:

@@ -97,6 +97,11 @@ def article_language(article: Article) -> str:
     return detect(f"{article.title}\n{article.body}")
 
 
+LOCK_POLL_SECONDS = 0.05
+"""How often a writer that waits for the lock tries again."""
+POSTED = "<posted over HTTP>"
+"""The origin of articles written over HTTP (Index.put): never a file's path."""
+
 EMBED_SAVE_SECONDS = 60.0
 """How often a run that computes vectors saves those done so far."""
 
@@ -198,20 +203,79 @@ class Index:
     # -- writing -------------------------------------------------------
 
     @contextmanager
-    def _write_lock(self) -> Iterator[None]:
+    def _write_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """One writer at a time (a `search index` run or an HTTP write), for
+        up to `wait` seconds of waiting; IndexBusy after."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             handle = open(self.path / ".lock", "a+")
         except OSError as exc:
             raise _storage_error(exc, self.path) from None
+        until = time.monotonic() + wait
         with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise IndexBusy(
-                    f"Another `search index` is writing {self.path}; wait for it to finish."
-                ) from None
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= until:
+                        raise IndexBusy(f"Another writer (`search index`, or a write over HTTP) is writing "
+                                        f"{self.path}; wait for it to finish.") from None
+                    time.sleep(LOCK_POLL_SECONDS)
             yield
+
+    def put(self, articles: list[Article], wait: float = 0.0) -> IndexReport:
+        """Add `articles`, or replace the articles with their ids: what an
+        HTTP write does. They belong to no file (their origin is POSTED), so
+        no `search index` run removes them, and a rebuild keeps them. They get
+        vectors from the next `search index` run; until then keywords find them."""
+        started = time.monotonic()
+        report = IndexReport()
+        with self._write_lock(wait):
+            gen, ix = self._live_for_writing()
+            writer = _LazyWriter(ix, 1, lambda phase: None)
+            try:
+                existing, seen = _existing(ix), {}
+                for article in articles:
+                    article.origin = POSTED
+                    self._index_article(writer, article, existing, seen, report)
+                writer.commit()
+            except OSError as exc:
+                writer.cancel()
+                raise _storage_error(exc, self.path) from None
+            except BaseException:
+                writer.cancel()
+                raise
+            report.languages = dict(writer.counts())
+            if report.changed:
+                self._write_meta(gen, fresh=False)
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    def delete(self, ids: list[str], wait: float = 0.0) -> list[str]:
+        """Remove the articles with these ids; the ids that were there."""
+        with self._write_lock(wait):
+            gen, ix = self._live_for_writing()
+            existing = _existing(ix)
+            gone = [doc_id for doc_id in dict.fromkeys(ids) if doc_id in existing]
+            if gone:
+                writer = _LazyWriter(ix, 1, lambda phase: None)
+                try:
+                    for doc_id in gone:
+                        writer.get().delete_by_term("id", doc_id)
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    raise
+                self._write_meta(gen, fresh=False)
+        return gone
+
+    def _live_for_writing(self) -> tuple[Path, whoosh.index.Index]:
+        """The live generation, to write into; IndexNotFound without one."""
+        self._remove_half_built()
+        gen = self._generation()
+        self.check_version()
+        return gen, whoosh.index.open_dir(str(gen))
 
     def update(
         self,
@@ -444,7 +508,7 @@ class Index:
                                         f"{MAX_SKIPS_LISTED} are listed)")
                                for origin, count in duplicates.items() if count > MAX_SKIPS_LISTED]
             if carry_from is not None:
-                for article, fingerprint in _articles_from(carry_from, unread, seen):
+                for article, fingerprint in _articles_from(carry_from, unread | {POSTED}, seen):
                     writer.add((article, fingerprint))
                     carried[article.lang] += 1
                     report.unchanged += 1

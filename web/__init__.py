@@ -10,16 +10,16 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, errors, limits, searcher, security, views
+from . import api, errors, limits, searcher, security, views, writes
 from .settings import from_environment
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(from_environment())
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # we take no uploads: GET requests only
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_WRITE_BYTES"])  # the largest; security.py limits the others
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     searcher.init_app(app)
@@ -28,4 +28,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(writes.bp)
     return app

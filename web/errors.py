@@ -12,9 +12,9 @@ from search.errors import BadQuery, IndexNotFound, IndexOutdated, SearchError
 class RequestError(Exception):
     """Something a client sent that we cannot answer (a 4xx)."""
 
-    def __init__(self, message: str, code: str = "bad_request", status: int = 400):
+    def __init__(self, message: str, code: str = "bad_request", status: int = 400, headers: dict | None = None):
         super().__init__(message)
-        self.message, self.code, self.status = message, code, status
+        self.message, self.code, self.status, self.headers = message, code, status, headers or {}
 
 
 def from_library(exc: SearchError) -> RequestError:
@@ -34,6 +34,7 @@ def respond(error: RequestError):
     if wants_json():
         response = jsonify({"error": {"code": error.code, "message": error.message}})
         response.status_code = error.status
+        response.headers.update(error.headers)
         return response
     if request.args.get("partial"):  # live search swaps this into the results area
         return render_template("views/_results.html", error=error), error.status

@@ -94,6 +94,32 @@ SCHEMAS = {
             "extra": {"type": "object"},
         },
     },
+    "ArticleIn": {
+        "type": "object",
+        "required": ["id"],
+        "description": "An article to write, as in a JSON Lines file: title and body (or text), and lang, source, source_name, url, date; other simple fields are kept.",
+        "properties": {**_ARTICLE_FIELDS, "body": _STRING, "text": _STRING, "source_name": _STRING},
+    },
+    "WriteResult": {
+        "type": "object",
+        "required": ["added", "updated", "unchanged", "ids", "errors"],
+        "additionalProperties": False,
+        "properties": {
+            "added": {"type": "integer", "minimum": 0},
+            "updated": {"type": "integer", "minimum": 0},
+            "unchanged": {"type": "integer", "minimum": 0},
+            "ids": {"type": "array", "items": _STRING, "description": "The articles written (searchable when the answer comes)."},
+            "errors": {"type": "array", "description": "The records not written, by their place in the request, and why.",
+                       "items": {"type": "object", "required": ["index", "message"],
+                                 "properties": {"index": {"type": "integer"}, "id": _STRING, "message": _STRING}}},
+        },
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["deleted"],
+        "additionalProperties": False,
+        "properties": {"deleted": _STRING},
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -127,6 +153,10 @@ def _param(name: str, description: str, schema: dict, required: bool = False, wh
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
+_BEARER = [{"writeKey": []}]
+_WRITE_ERRORS = {"401": _json("Error", "No valid write key (Authorization: Bearer KEY, made with `search keys create`)."),
+                 "413": _json("Error", "The body is too large, or has too many articles."),
+                 "503": _json("Error", "Another writer holds the index (Retry-After says when to try again), or there is no index.")}
 ERRORS = {"400": _json("Error", "The request cannot be answered (the message says why)."),
           "429": _json("Error", "Too many requests."),
           "503": _json("Error", "The index is unavailable.")}
@@ -163,12 +193,38 @@ def document(server_url: str) -> dict:
                     "responses": {"200": _json("SearchResponse", "Ranked results."), **ERRORS},
                 }
             },
+            "/api/articles": {
+                "post": {
+                    "summary": "Add or replace articles (one JSON object, a JSON array of them, or JSON Lines)",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, "content": {
+                        "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ArticleIn"},
+                                                                  {"type": "array", "items": {"$ref": "#/components/schemas/ArticleIn"}}]}},
+                        "application/x-ndjson": {"schema": {"type": "string", "description": "One ArticleIn per line."}}}},
+                    "responses": {"200": _json("WriteResult", "Written (the bad records, if any, are listed in errors)."),
+                                  "400": _json("Error", "No record could be written, or the body is not JSON."), **_WRITE_ERRORS},
+                }
+            },
             "/api/articles/{id}": {
                 "get": {
                     "summary": "One article",
                     "parameters": [_param("id", "The article id.", _STRING, True, "path")],
                     "responses": {"200": _json("Article", "The article."), "404": _json("Error", "No such article."), **ERRORS},
-                }
+                },
+                "put": {
+                    "summary": "Add or replace the article with this id",
+                    "security": _BEARER,
+                    "parameters": [_param("id", "The article id.", _STRING, True, "path")],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}}}},
+                    "responses": {"200": _json("WriteResult", "Written."), "400": _json("Error", "The article cannot be indexed."),
+                                  **_WRITE_ERRORS},
+                },
+                "delete": {
+                    "summary": "Remove the article with this id",
+                    "security": _BEARER,
+                    "parameters": [_param("id", "The article id.", _STRING, True, "path")],
+                    "responses": {"200": _json("Deleted", "Removed."), "404": _json("Error", "No such article."), **_WRITE_ERRORS},
+                },
             },
             "/api/articles/{id}/related": {
                 "get": {
@@ -185,5 +241,7 @@ def document(server_url: str) -> dict:
                 }
             },
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"writeKey": {"type": "http", "scheme": "bearer",
+                                                        "description": "A write key, made with `search keys create`."}}},
     }

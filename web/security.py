@@ -91,6 +91,10 @@ def public_url() -> str:
     return current_app.config["PUBLIC_URL"].rstrip("/") or request.url_root.rstrip("/")
 
 
+MAX_REQUEST_BYTES = 64 * 1024
+"""Largest body of a request other than a write."""
+
+
 def init_app(app: Flask) -> None:
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
@@ -107,8 +111,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_large_bodies() -> None:
-        """We serve only GETs: refuse a large body before anything reads it."""
-        limit = app.config["MAX_CONTENT_LENGTH"]
+        """Refuse a large body before anything reads it: only writes of
+        articles carry more than a few bytes."""
+        writing = request.method in ("POST", "PUT") and request.path.startswith("/api/articles")
+        limit = int(app.config["MAX_WRITE_BYTES"]) if writing else MAX_REQUEST_BYTES
         if request.content_length and request.content_length > limit:
             abort(413, f"Requests may carry at most {limit:,} bytes.")
 
