@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from functools import wraps
 from html import escape
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from .dates import between
-from .errors import SearchError
+from .errors import IndexBusy, SearchError
 from .index import Index
 from .keys import Keys
 from .languages import LANGUAGES
@@ -70,17 +71,20 @@ def cli() -> None:
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes that build the index (default: one per core).")
 @click.option("--no-embeddings", "no_embeddings", is_flag=True,
               help="Skip computing vectors for search by meaning (the keyword index is built either way).")
+@click.option("--watch", type=click.Path(path_type=Path, file_okay=False, exists=True), metavar="FOLDER",
+              help="Then keep indexing FOLDER's files as they arrive, change or go (every few seconds) until stopped.")
 @json_option
 @reports_errors
 def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, workers: int | None, no_embeddings: bool,
-                  as_json: bool) -> None:
+                  watch: Path | None, as_json: bool) -> None:
     """Index articles from files and folders (default: seeds/).
 
-    Reads .txt/.md (title on the first line), .json, .jsonl, each optionally
-    gzip-compressed. Only what changed is written: new articles are added,
-    changed ones updated, and ones gone from their file removed.
+    Reads .txt/.md (title on the first line), .json, .jsonl, RSS and Atom
+    feeds (.rss, .atom, .xml), each optionally gzip-compressed. Only what
+    changed is written: new articles are added, changed ones updated, and
+    ones gone from their file removed.
     """
-    paths = paths or tuple(Path(p) for p in DEFAULT_PATHS)
+    paths = paths + ((watch,) if watch else ()) or tuple(Path(p) for p in DEFAULT_PATHS)
     if not any(p.exists() for p in paths):
         raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist. "
                                    "Name the files and folders to index: search index PATH ...")
@@ -91,8 +95,40 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
         click.echo(json.dumps({**report.to_dict(), "index": _totals(ix)}, ensure_ascii=False, indent=2))
     else:
         _print_report(report, ix)
-    if not (report.added or report.updated or report.unchanged or report.removed):
+    if watch:
+        _watch(ix, paths, watch, workers, embeddings=not no_embeddings)
+    elif not (report.added or report.updated or report.unchanged or report.removed):
         sys.exit(1)  # nothing could be indexed
+
+
+WATCH_SECONDS = 2.0
+"""How often `search index --watch` looks for new, changed and removed files
+(it reads only those: the others are known by size and times)."""
+
+
+def _watch(ix: Index, paths: tuple[Path, ...], folder: Path, workers: int | None, embeddings: bool) -> None:
+    """Index `paths` again every WATCH_SECONDS until Ctrl+C, reporting the
+    runs that change something (and each skipped file once)."""
+    click.echo(f"Watching {folder.absolute()} for articles; Ctrl+C stops.", err=True)
+    told: set[tuple[str, str]] = set()
+    try:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                report = ix.update(paths, workers=workers)
+                if report.changed and embeddings:
+                    vectors = ix.embed(workers)
+                    report.embedded, report.embedding_seconds = vectors.embedded, vectors.seconds
+                    report.seconds += vectors.seconds
+            except IndexBusy:
+                continue  # another writer (a write over HTTP, another run): next time
+            new = [item for item in report.skipped if item not in told]
+            told.update(new)
+            if report.changed or new:
+                report.skipped = new
+                _print_report(report, ix)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
 
 
 _PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing", "embedding": "Embedding",

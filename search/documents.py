@@ -23,9 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
+from .feeds import FORMATS as FEEDS
 from .records import BadRecord, Unreadable, records
 
-FORMATS = (".txt", ".md", ".json", ".jsonl", ".ndjson")
+FORMATS = (".txt", ".md", ".json", ".jsonl", ".ndjson", *FEEDS)
 """File types read as articles, each also gzip-compressed (name ending .gz)."""
 
 MAX_ARTICLE_CHARS = 1_000_000

@@ -18,6 +18,8 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 from charset_normalizer import from_bytes
 
+from .feeds import FORMATS as FEEDS, feed_records
+
 STREAMED = (".jsonl", ".ndjson")
 """Formats read a line at a time; the others are read whole."""
 MAX_RECORD_CHARS = 4 * 2**20
@@ -63,6 +65,9 @@ def records(stream: BinaryIO, ext: str, progress: Callable[[float], None],
     `stream` (decompressed). `progress(fraction)` is called as they are read;
     for a stream, with `stored_fraction()`, the share of the stored file
     read so far. Raises Unreadable when the file cannot be read (on)."""
+    if ext in FEEDS:
+        yield from _feed_records(stream)
+        return
     if ext not in STREAMED:
         text = _whole_text(stream)
         if ext in (".txt", ".md"):
@@ -92,12 +97,27 @@ def _read(stream: BinaryIO, size: int, whole: bool = True) -> bytes:
         raise Unreadable(f"cannot read: {exc.strerror or exc}") from None
 
 
-def _whole_text(stream: BinaryIO) -> str:
-    """The text of a file read whole, up to MAX_FILE_BYTES."""
+def _feed_records(stream: BinaryIO) -> Iterator[Record]:
+    """The entries of an RSS or Atom file (see feeds.py), numbered from 1."""
+    data = _whole_bytes(stream)
+    try:
+        yield from enumerate(feed_records(data), 1)
+    except ValueError as exc:
+        raise Unreadable(str(exc)) from None
+
+
+def _whole_bytes(stream: BinaryIO) -> bytes:
+    """A file read whole, up to MAX_FILE_BYTES."""
     data = _read(stream, MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise Unreadable(f"over {MAX_FILE_BYTES // 2**20} MiB uncompressed, the limit for a "
-                         f".txt, .md or .json file (JSON Lines files have none)")
+                         f".txt, .md, .json or feed file (JSON Lines files have none)")
+    return data
+
+
+def _whole_text(stream: BinaryIO) -> str:
+    """The text of a file read whole, up to MAX_FILE_BYTES."""
+    data = _whole_bytes(stream)
     text = _decoder(data[:OPENING_BYTES]).decode(data, final=True)
     if _BLANK.match(text).end() == len(text):
         raise Unreadable("empty file")
