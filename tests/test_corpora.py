@@ -1,0 +1,54 @@
+"""On the real corpora (../shared/corpora; skipped without them): the latest
+articles since a day, in each language, through the real API."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from search.index import Index
+
+from .conftest import CORPORA, UNLIMITED
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CORPORA.exists(), reason="../shared/corpora is not here")]
+
+PER_LANGUAGE = 1500
+QUERIES = {"ar": ("السعودية", "2015-08-01"), "de": ("Regierung", "2008-01-01"), "nl": ("kabinet", "2019-06-01")}
+"""A common word of each language, and a day within the span of its articles' dates
+(the English articles have none)."""
+
+
+@pytest.fixture(scope="module")
+def corpora_client(tmp_path_factory):
+    from web import create_app
+
+    folder = tmp_path_factory.mktemp("corpora")
+    for lang in ("ar", "de", "nl", "en"):
+        with gzip.open(CORPORA / f"{lang}.jsonl.gz", "rt", encoding="utf-8") as f:
+            lines = f.readlines()
+        spread = lines[:: max(1, len(lines) // PER_LANGUAGE)][:PER_LANGUAGE]  # over the whole span of dates
+        (folder / f"{lang}.jsonl").write_text("".join(spread), "utf-8")
+    ix = Index(tmp_path_factory.mktemp("corpora-ix"))
+    ix.update([folder])
+    return create_app({"INDEX_DIR": str(ix.path), "TESTING": True, **UNLIMITED}).test_client()
+
+
+@pytest.mark.parametrize("lang", QUERIES)
+def test_the_latest_since_a_day_are_the_right_articles_newest_first(corpora_client, lang):
+    word, since = QUERIES[lang]
+    everything = corpora_client.get(f"/api/search?q={word}&lang={lang}&per_page=50").get_json()
+    latest = corpora_client.get(f"/api/search?q={word}&lang={lang}&sort=newest&from={since}&per_page=50").get_json()
+    keys = [_utc(hit) for hit in latest["results"]]  # days are taken in UTC
+    assert latest["total"] > 10 and latest["total"] < everything["total"]
+    assert all(key[:10] >= since for key in keys) and keys == sorted(keys, reverse=True)
+    assert sum(latest["facets"]["date"].values()) == latest["total"]
+    assert all(hit["lang"] == lang for hit in latest["results"])
+
+
+def _utc(hit: dict) -> str:
+    from search.dates import parse
+
+    return parse(hit["published"]).key
