@@ -4,6 +4,7 @@ of a real server under load."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import urllib.parse
@@ -188,3 +189,20 @@ def test_writes_are_seen_by_every_search_worker_under_four_readers_with_no_faile
             thread.join()
         server.stop()
     assert failures == []
+
+
+def test_reading_needs_a_key_only_where_configured_and_browsers_are_asked_for_it(writable):
+    from web import create_app
+
+    ix, open_client, key = writable
+    assert open_client.get("/api/search?q=Truppen").status_code == 200  # open by default
+    client = create_app({"INDEX_DIR": str(ix.path), "TESTING": True, "READ_NEEDS_KEY": 1, **UNLIMITED}).test_client()
+    assert client.get("/api/search?q=Truppen").status_code == 401
+    assert client.get("/api/search?q=Truppen", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/search?q=Truppen", headers=key).get_json()["total"] == 2
+    page = client.get("/?q=Truppen")
+    assert page.status_code == 401 and page.headers["WWW-Authenticate"].startswith("Basic")
+    secret = key["Authorization"].split()[1]
+    basic = base64.b64encode(f"reader:{secret}".encode()).decode()
+    assert client.get("/?q=Truppen", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+    assert client.get("/healthz").status_code == 200  # monitoring stays open

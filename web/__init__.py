@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import api, errors, limits, searcher, security, views, writes
+from . import access, api, errors, limits, searcher, security, views, writes
 from .settings import from_environment
 
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
     searcher.init_app(app)
     security.init_app(app)
+    access.init_app(app)
     limits.init_app(app)
     errors.init_app(app)
     app.register_blueprint(views.bp)

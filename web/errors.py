@@ -37,8 +37,8 @@ def respond(error: RequestError):
         response.headers.update(error.headers)
         return response
     if request.args.get("partial"):  # live search swaps this into the results area
-        return render_template("views/_results.html", error=error), error.status
-    return render_template("error.html", error=error), error.status
+        return render_template("views/_results.html", error=error), error.status, error.headers
+    return render_template("error.html", error=error), error.status, error.headers
 
 
 def init_app(app: Flask) -> None:

@@ -30,6 +30,7 @@ SETTINGS = (
     Setting("MAX_QUERY_CHARS", _LIMITS.query_chars, "SEARCH_MAX_QUERY_CHARS", _HELP["query_chars"]),
     Setting("MAX_DEPTH", _LIMITS.depth, "SEARCH_MAX_DEPTH", _HELP["depth"]),
     Setting("SEARCH_SECONDS", _LIMITS.seconds, "SEARCH_SECONDS", _HELP["seconds"]),
+    Setting("READ_NEEDS_KEY", 0, "SEARCH_READ_NEEDS_KEY", "1: searching and reading articles (pages and API) need a key too, as Bearer or as the password of HTTP Basic authentication; 0: reading is open (writes always need one)."),
     Setting("MAX_WRITE_BYTES", 16 * 1024 * 1024, "SEARCH_MAX_WRITE_BYTES", "Largest body of a write (POST or PUT of articles), in bytes; other requests may carry 64 KB."),
     Setting("REFRESH_SECONDS", 0.0, "SEARCH_REFRESH_SECONDS", "Seconds a searcher may go without checking the index for changes; 0: before every search."),
     Setting("MEANING", 1, "SEARCH_MEANING", "1: plain-word queries are also searched by meaning, across languages, where the index has vectors (search index computes them); 0: keywords only."),

@@ -21,8 +21,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from search.documents import Article, to_article
 from search.errors import IndexBusy
-from search.keys import Keys
 
+from .access import require_key
 from .errors import RequestError
 from .searcher import get_index
 
@@ -37,15 +37,7 @@ MAX_RECORDS = 10_000
 settings MAX_WRITE_BYTES)."""
 
 
-@bp.before_request
-def require_key() -> None:
-    """401 (and nothing written) without a valid write key."""
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise RequestError("Writing needs a key: send `Authorization: Bearer KEY` (keys are made with "
-                           "`search keys create`).", "unauthorized", 401)
-    if Keys(get_index().path).allows(secret.strip()) is None:
-        raise RequestError("This key is not valid (revoked, or never made).", "unauthorized", 401)
+bp.before_request(require_key)
 
 
 @bp.post("/api/articles")

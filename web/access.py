@@ -1,0 +1,52 @@
+"""Who may do what: writes always need a key (search/keys.py); reading needs
+one only where SEARCH_READ_NEEDS_KEY=1 (a newsroom's private archive).
+
+A key comes as `Authorization: Bearer KEY` (programs), or as the password of
+HTTP Basic authentication, any user name (browsers ask for it themselves:
+the page's 401 says `WWW-Authenticate: Basic`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import Flask, current_app, request
+
+from search.keys import Keys
+
+from .errors import RequestError, wants_json
+from .searcher import get_index
+
+OPEN_ENDPOINTS = {"api.health", "static"}
+"""What stays open even when reading needs a key: monitoring, and the page's own files."""
+
+
+def sent_key() -> str:
+    """The key the request carries, "" for none."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+    return ""
+
+
+def require_key() -> None:
+    """401 (and nothing done) without a valid key."""
+    secret = sent_key()
+    challenge = {} if wants_json() else {"WWW-Authenticate": 'Basic realm="News search", charset="UTF-8"'}
+    if not secret:
+        raise RequestError("This needs a key: send `Authorization: Bearer KEY` (keys are made with "
+                           "`search keys create`).", "unauthorized", 401, challenge)
+    if Keys(get_index().path).allows(secret) is None:
+        raise RequestError("This key is not valid (revoked, or never made).", "unauthorized", 401, challenge)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def reading_needs_a_key() -> None:
+        if current_app.config["READ_NEEDS_KEY"] and request.endpoint not in OPEN_ENDPOINTS:
+            require_key()
