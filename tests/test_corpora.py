@@ -4,7 +4,6 @@ articles since a day, in each language, through the real API."""
 from __future__ import annotations
 
 import gzip
-import json
 
 import pytest
 
