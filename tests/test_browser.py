@@ -258,13 +258,22 @@ def test_widget_shows_the_latest_first_with_dates_in_each_articles_language_and_
     shown = page.locator("multilingual-search article time").all_inner_texts()
     assert shown == ["30 oktober 2019", "30. Oktober 2019", "27 June 2019", "3 August 2015"]  # from 2015: not 2005
     assert page.locator("multilingual-search article time").first.get_attribute("datetime") == "2019-10-30T15:14:33+01:00"
-    sources = page.locator("multilingual-search button.source")
+    articles = "document.querySelector('multilingual-search').shadowRoot.querySelectorAll('article').length"
+    sources = page.locator("multilingual-search [aria-label='Filter by source'] button")
     assert sources.all_inner_texts() == ["BBC News 2", "nos.nl 1", "derstandard.at 1"]
     sources.nth(1).click()
-    page.locator("multilingual-search button.source[aria-pressed=true]").wait_for()
-    page.wait_for_function("document.querySelector('multilingual-search').shadowRoot.querySelectorAll('article').length === 1")
+    page.wait_for_function(f"{articles} === 1")
     assert page.locator("multilingual-search article").get_attribute("lang") == "nl"
     assert "nos.nl" in page.locator("multilingual-search article p.meta").inner_text()
+    sources.nth(1).click()  # again: every source
+    page.wait_for_function(f"{articles} === 4")
+    periods = page.locator("multilingual-search [aria-label='Filter by date'] button")
+    assert periods.all_inner_texts() == ["2015 1", "2019 3"]
+    periods.nth(1).click()
+    page.wait_for_function(f"{articles} === 3")
+    assert periods.all_inner_texts() == ["2019 3", "2019-06 1", "2019-10 2"]  # the year chosen, its results by month
+    periods.first.click()  # again: every date
+    page.wait_for_function(f"{articles} === 4")
     box.fill("")
     box.press_sequentially("الموصل", delay=20)
     page.locator("multilingual-search article[lang=ar] time").wait_for()

@@ -26,9 +26,9 @@
     input { flex: 1; min-width: 0; font: inherit; padding: .45rem .6rem; border: 2px solid #6e7781; border-radius: .4rem; color: inherit; background: #fff; }
     button { font: inherit; padding: .45rem .8rem; border: 0; border-radius: .4rem; background: #0b57d0; color: #fff; cursor: pointer; }
     button[disabled] { opacity: .5; cursor: default; }
-    .sources { display: flex; flex-wrap: wrap; gap: .3rem; margin: .25rem 0; }
-    button.source { padding: .15rem .5rem; font-size: .85rem; background: #eef1f5; color: #1b1f24; }
-    button.source[aria-pressed="true"] { background: #0b57d0; color: #fff; }
+    .facets { display: flex; flex-wrap: wrap; gap: .3rem; margin: .25rem 0; }
+    button.facet { padding: .15rem .5rem; font-size: .85rem; background: #eef1f5; color: #1b1f24; }
+    button.facet[aria-pressed="true"] { background: #0b57d0; color: #fff; }
     :focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }
     .status { color: #57606a; font-size: .85rem; margin: .25rem 0; }
     .error { color: #a40e26; }
@@ -105,6 +105,7 @@
       this.timer = null;
       this.controller = null;
       this.source = "";
+      this.period = "";
     }
 
     get api() { return (this.getAttribute("api") || SCRIPT_ORIGIN).replace(/\/+$/, ""); }
@@ -120,14 +121,16 @@
       this.form = el("form", { role: "search" },
         el("label", { for: id, text: "Search news" }), this.input, el("button", { type: "submit", text: "Search" }));
       this.status = el("p", { class: "status", role: "status", "aria-live": "polite" });
-      this.sources = el("p", { class: "sources", role: "group", "aria-label": "Filter by source" });
+      this.sources = el("p", { class: "facets", role: "group", "aria-label": "Filter by source" });
+      this.periods = el("p", { class: "facets", role: "group", "aria-label": "Filter by date" });
       this.list = el("ol");
       this.nav = el("nav", { "aria-label": "Pages" });
-      this.root.append(el("div", { class: "w" }, this.form, this.status, this.sources, this.list, this.nav));
+      this.root.append(el("div", { class: "w" }, this.form, this.status, this.sources, this.periods, this.list, this.nav));
       this.input.addEventListener("input", () => {
         clearTimeout(this.timer);
         this.page = 1;
         this.source = "";
+        this.period = "";
         this.timer = setTimeout(() => this.search(true), DELAY_MS);
       });
       this.form.addEventListener("submit", (event) => {
@@ -144,6 +147,7 @@
       if (this.controller) this.controller.abort();
       if (!q) {
         this.sources.replaceChildren();
+        this.periods.replaceChildren();
         this.list.replaceChildren();
         this.nav.replaceChildren();
         this.status.textContent = "";
@@ -161,6 +165,7 @@
         const value = (this.getAttribute(name) || "").trim();
         if (value) params.set(name, value);
       }
+      if (this.period) ["from", "to"].forEach((name) => params.set(name, this.period));
       try {
         const response = await fetch(`${this.api}/api/search?${params}`, { signal: this.controller.signal });
         const data = await response.json();
@@ -177,6 +182,7 @@
 
     showError(message) {
       this.sources.replaceChildren();
+      this.periods.replaceChildren();
       this.list.replaceChildren();
       this.nav.replaceChildren();
       this.status.className = "status error";
@@ -204,7 +210,7 @@
             ...(also.length ? [el("p", { class: "also-in", dir: "ltr" }, "Also in: ",
               ...also.flatMap((a, i) => (i ? [" · ", a] : [a])))] : [])));
       }));
-      this.renderSources(data);
+      this.renderFacets(data);
       const pages = Math.ceil(data.total / data.per_page);
       this.nav.replaceChildren();
       if (pages > 1) {
@@ -222,23 +228,31 @@
       this.refocus = null;
     }
 
-    // The source facet: a button per source (its readable name and count),
-    // pressed for the one chosen; choosing it again shows every source.
-    renderSources(data) {
-      const counts = Object.entries(data.facets.source || {}).slice(0, 8);
-      this.sources.replaceChildren();
-      if (counts.length < 2 && !this.source) return;
-      for (const [source, count] of counts) {
-        const chosen = source.toLowerCase() === this.source.toLowerCase();
-        const button = el("button", { type: "button", class: "source", "aria-pressed": String(chosen),
-                                      text: `${data.source_names[source] || source} ${count}` });
-        button.addEventListener("click", () => {
-          this.source = chosen ? "" : source;
-          this.page = 1;
-          this.search();
-        });
-        this.sources.append(button);
-      }
+    // The facets: a button per source (its readable name) and per period
+    // (year, month or day), with its count, pressed for the one chosen;
+    // choosing it again lets go of it.
+    renderFacets(data) {
+      const facet = (box, counts, chosen, name, choose) => {
+        box.replaceChildren();
+        if (counts.length < 2 && !chosen) return;
+        const same = (value) => value.toLowerCase() === chosen.toLowerCase();
+        if (chosen && !counts.some(([value]) => same(value))) counts.unshift([chosen, data.total]); // a year, shown by month
+        for (const [value, count] of counts) {
+          const pressed = same(value);
+          const button = el("button", { type: "button", class: "facet", "aria-pressed": String(pressed),
+                                        text: `${name(value)} ${count}` });
+          button.addEventListener("click", () => {
+            choose(pressed ? "" : value);
+            this.page = 1;
+            this.search();
+          });
+          box.append(button);
+        }
+      };
+      facet(this.sources, Object.entries(data.facets.source || {}).slice(0, 8), this.source,
+            (source) => data.source_names[source] || source, (source) => { this.source = source; });
+      facet(this.periods, Object.entries(data.facets.date || {}).slice(-12), this.period,
+            (period) => period, (period) => { this.period = period; });
     }
   }
 
