@@ -256,13 +256,24 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
 _columns = VersionCache(capacity=8)
 
 
+class SegmentGone(Exception):
+    """A searcher opened before a commit that merged segments away tried to
+    read one of their files (Whoosh opens some lazily): the caller searches
+    again with a new searcher (web/searcher.py)."""
+
+
 def _column(searcher: Searcher, name: str) -> list[str]:
     """Every document's value of a field with a column (lang, source, published),
     by document number, for filters and facets."""
     def read() -> list[str]:
         values: list[str] = []
         for reader, _ in searcher.reader().leaf_readers():  # Whoosh's multi-segment reader skips segments without the column
-            values += reader.column_reader(name) if reader.has_column(name) else [""] * reader.doc_count_all()
+            if reader.has_column(name):
+                values += reader.column_reader(name)
+            elif next(iter(reader.lexicon(name)), None) is not None:  # it has values, but its column's file is gone
+                raise SegmentGone(f"a segment's {name} column was removed by a commit since the searcher opened")
+            else:
+                values += [""] * reader.doc_count_all()
         return values
 
     return _columns.get((index_version(searcher), name), read)

@@ -45,9 +45,9 @@ def test_query_finds_the_seed_articles_with_marked_snippets(cli_index, query, fi
     found = json.loads(run("query", query, "--index-dir", str(cli_index), "--json").stdout)
     by_words = [r["id"] for r in found["results"] if not r["by_meaning"]]  # the story in other languages may come between
     assert set(by_words[: len(first_ids)]) == first_ids and found["results"][0]["id"] in first_ids
-    assert set(found) == {"query", "total", "page", "per_page", "results", "facets", "suggestion"}
-    assert set(found["results"][0]) == {"id", "title", "lang", "source", "url", "date", "published", "score", "snippet",
-                                        "title_html", "by_meaning", "also_in", "duplicates"}
+    assert set(found) == {"query", "total", "page", "per_page", "results", "facets", "suggestion", "source_names"}
+    assert set(found["results"][0]) == {"id", "title", "lang", "source", "source_name", "url", "date", "published", "score",
+                                        "snippet", "title_html", "by_meaning", "also_in", "duplicates"}
 
 
 def test_query_options_and_index_from_environment(cli_index):

@@ -210,7 +210,7 @@ def test_whole_files_over_the_limit_are_skipped_before_being_read_whole(tmp_path
     gzip_bomb(tmp_path / "bomb.json.gz", b"[1,", records.MAX_FILE_BYTES + 2**20)
     (tmp_path / "big.md").write_bytes(b"x" * (records.MAX_FILE_BYTES + 1))
     items, peak = read_with_peak_memory(tmp_path)
-    reason = "over 64 MiB uncompressed, the limit for a .txt, .md or .json file (JSON Lines files have none)"
+    reason = "over 64 MiB uncompressed, the limit for a .txt, .md, .json or feed file (JSON Lines files have none)"
     assert reasons_in(tmp_path, items) == {"bomb.txt.gz": reason, "bomb.json.gz": reason, "big.md": reason}
     assert peak < 1.5 * records.MAX_FILE_BYTES, f"{peak / 2**20:.0f} MiB"
 

@@ -139,7 +139,7 @@ def test_a_second_writer_is_told_the_index_is_busy(tmp_path, articles_dir):
     ix.update([articles_dir])
     with open(ix.path / ".lock", "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(IndexBusy, match="Another `search index`"):
+        with pytest.raises(IndexBusy, match="Another writer"):
             ix.update([articles_dir])
     assert ix.update([articles_dir]).unchanged == 5
 

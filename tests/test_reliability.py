@@ -115,7 +115,7 @@ def test_two_index_runs_at_once_neither_corrupts_nor_loses(tmp_path):
     first.communicate(timeout=300)
     assert first.returncode == 0
     if second.returncode != 0:  # it came while the first was writing
-        assert "Another `search index` is writing" in second.stderr and "Traceback" not in second.stderr
+        assert "Another writer (`search index`, or a write over HTTP) is writing" in second.stderr and "Traceback" not in second.stderr
     assert state(Index(ix_dir)) == expected(range(40), 1)
 
 

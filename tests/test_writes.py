@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 import web.writes
+from search.documents import Article
 from search.index import Index
 from search.keys import Keys
 
@@ -175,6 +176,8 @@ def test_writes_are_seen_by_every_search_worker_under_four_readers_with_no_faile
     for thread in readers:
         thread.start()
     try:
+        big = write("POST", "/api/articles", {**NEW, "id": "big", "body": "harbour " * 20_000})  # 160 KB: over the 64 KB of other requests
+        assert big["added"] == 1
         for n in range(10):
             write("POST", "/api/articles", {**NEW, "id": f"live-{n}", "title": f"Harbour{n} reopens"})
             for _ in range(2):  # two searches: each worker process answers one at least as often as not
@@ -206,3 +209,22 @@ def test_reading_needs_a_key_only_where_configured_and_browsers_are_asked_for_it
     basic = base64.b64encode(f"reader:{secret}".encode()).decode()
     assert client.get("/?q=Truppen", headers={"Authorization": f"Basic {basic}"}).status_code == 200
     assert client.get("/healthz").status_code == 200  # monitoring stays open
+
+
+def test_a_searcher_opened_before_writes_merged_its_segments_away_still_answers_rightly(writable):
+    """A search that started before commits merged away the segments its
+    searcher had yet to read (Whoosh opens some files lazily) is run again
+    on the new index: no 500, and no filter quietly finding nothing."""
+    from web import create_app
+
+    ix, _, key = writable
+    app = create_app({"INDEX_DIR": str(ix.path), "TESTING": True, "REFRESH_SECONDS": 3600, **UNLIMITED})
+    client = app.test_client()
+    for n in range(3):
+        ix.put([Article(f"early{n}", "earlybird", "earlybird text", "en", date=f"2022-03-0{n + 1}")])
+    assert client.get("/api/search?q=Truppen").status_code == 200  # this thread's searcher, kept for an hour
+    for n in range(40):  # each write commits, and merges the small segments
+        ix.put([Article(f"racer{n}", "racer", "racer text", "en", date="2022-01-01")])
+    for query in ("earlybird date:2022-03", "earlybird&sort=newest", "earlybird"):
+        response = client.get(f"/api/search?q={query}")
+        assert response.status_code == 200 and response.get_json()["total"] == 3, query

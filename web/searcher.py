@@ -6,6 +6,7 @@ searches themselves, which stop the moment the server does."""
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import signal
@@ -57,7 +58,17 @@ class SearcherCache:
         """`search.searching.search` with this thread's searcher, and the
         index's vectors when `meaning` is wanted."""
         searcher = self.get()
-        return search(searcher, vectors=self.index.vectors() if meaning else None, **params)
+        try:
+            return search(searcher, vectors=self.index.vectors() if meaning else None, **params)
+        except SearchError:
+            raise
+        except Exception:
+            if searcher.up_to_date():
+                raise
+            # A commit (a write over HTTP, an indexing run) merged away segments
+            # whose files this searcher had yet to open: search the new index.
+            self._local.checked = -math.inf
+            return search(self.get(), vectors=self.index.vectors() if meaning else None, **params)
 
 
 def default_workers() -> int:

@@ -215,7 +215,7 @@ class Service:
                 host=host, port=port, threads=threads, ident="news-search",
                 server_name=host,  # the Host of a request that has none (HTTP/1.0): an address we trust
                 max_request_header_size=16 * 1024,  # a query string longer than this gets a 431
-                max_request_body_size=64 * 1024,
+                max_request_body_size=int(app.config["MAX_WRITE_BYTES"]),  # writes; security.py holds the rest to 64 KB
                 connection_limit=max_connections + 16,  # we make room before waitress would stop accepting
                 cleanup_interval=1,  # Server.maintenance, every second
                 asyncore_use_poll=True,  # select() cannot watch more than 1,024 sockets
