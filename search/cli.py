@@ -71,12 +71,14 @@ def cli() -> None:
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes that build the index (default: one per core).")
 @click.option("--no-embeddings", "no_embeddings", is_flag=True,
               help="Skip computing vectors for search by meaning (the keyword index is built either way).")
+@click.option("--wait", default=60.0, show_default=True, type=click.FloatRange(0, 86400), metavar="SECONDS",
+              help="How long to wait for another writer (another run, a write over HTTP) to finish.")
 @click.option("--watch", type=click.Path(path_type=Path, file_okay=False, exists=True), metavar="FOLDER",
               help="Then keep indexing FOLDER's files as they arrive, change or go (every few seconds) until stopped.")
 @json_option
 @reports_errors
 def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, workers: int | None, no_embeddings: bool,
-                  watch: Path | None, as_json: bool) -> None:
+                  wait: float, watch: Path | None, as_json: bool) -> None:
     """Index articles from files and folders (default: seeds/).
 
     Reads .txt/.md (title on the first line), .json, .jsonl, RSS and Atom
@@ -89,7 +91,7 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
         raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist. "
                                    "Name the files and folders to index: search index PATH ...")
     ix = Index(index_dir)
-    report = _update(ix, paths, rebuild=rebuild, workers=workers, embeddings=not no_embeddings,
+    report = _update(ix, paths, rebuild=rebuild, workers=workers, embeddings=not no_embeddings, wait=wait,
                      bar=sys.stderr.isatty() and not as_json)
     if as_json:
         click.echo(json.dumps({**report.to_dict(), "index": _totals(ix)}, ensure_ascii=False, indent=2))
@@ -136,13 +138,13 @@ _PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing
 
 
 def _update(ix: Index, paths, rebuild: bool = False, workers: int | None = None, embeddings: bool = True,
-            bar: bool = False) -> IndexReport:
+            wait: float = 0.0, bar: bool = False) -> IndexReport:
     """ix.update (with embeddings unless told not to), with a progress bar on stderr when `bar`."""
     if not bar:
-        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings)
+        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings, wait=wait)
     line = ProgressLine(sys.stderr, shutil.get_terminal_size().columns)
     try:
-        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings,
+        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings, wait=wait,
                          on_progress=lambda p: line.show(_PHASES[p.phase], p.done, p.total))
     finally:
         line.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
@@ -98,7 +99,7 @@ _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 def parse(text: str) -> Published | None:
     """The publication date `text` gives, None if it gives none we can be
     sure of (see the module's docstring)."""
-    text = " ".join(text.translate(_DIGITS).split())
+    text = " ".join(unicodedata.normalize("NFKC", text).translate(_DIGITS).split())
     if not text or len(text) > 64:
         return None
     for read in (_iso, _rfc2822, _written):
@@ -122,6 +123,8 @@ def _rfc2822(text: str) -> Published | None:
     if not re.search(r"\d:\d\d", text) or not re.search(r"[A-Za-z]{3}", text):
         return None  # email.utils reads many things; only a day, a month name and a time are RFC 2822
     moment = email.utils.parsedate_to_datetime(text)
+    if str(moment.year) not in text:
+        return None  # email.utils reads years 0-99 as 19xx or 20xx: "0001" is not 2001
     return Published(_zoned(moment), has_time=True)
 
 
@@ -191,11 +194,15 @@ def _day_key(day: date) -> str:
 def between(start: str | None, end: str | None) -> DateRange:
     """From the beginning of `start` to the end of `end` (each a year, month
     or day, or None for no bound): what a reader means by from 2019-06 to
-    2019-07."""
-    return DateRange(period(start).start if start else None, period(end).end if end else None)
+    2019-07. BadQuery when `start` is after `end`."""
+    wanted = DateRange(period(start).start if start else None, period(end).end if end else None)
+    if wanted.start and wanted.end and wanted.start >= wanted.end:
+        raise BadQuery(f"The dates are the wrong way round: from {start} to {end}.")
+    return wanted
 
 
 _FILTER = re.compile(r"(?<!\S)date:(\S*)", re.I)
+_EXCLUDED = re.compile(r"(?<!\S)(?:-|NOT\s+)date:", re.I)
 _COMPARISON = re.compile(r"(>=|<=|>|<)?(.*)")
 
 
@@ -203,6 +210,8 @@ def date_filters(text: str) -> tuple[str, DateRange]:
     """The query without its `date:` filters, and the range they ask for:
     `date:2019-06` (that month), `date:>2019-06-01` (after that day; `>=`,
     `<`, `<=` alike), `date:2019-06-01..2019-06-30` (both days included)."""
+    if _EXCLUDED.search(text):
+        raise BadQuery("date: cannot be excluded; ask for the dates wanted instead (date:<2019, date:>2019-06-30).")
     filters = _FILTER.findall(text)
     if not filters:
         return text, DateRange()

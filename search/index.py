@@ -284,6 +284,7 @@ class Index:
         on_progress: Callable[[Progress], None] | None = None,
         workers: int | None = None,
         embeddings: bool = False,
+        wait: float = 0.0,
     ) -> IndexReport:
         """Bring the index in line with the articles under `paths`: add new
         ones, update changed ones, remove those no longer in their file or
@@ -295,12 +296,13 @@ class Index:
         Then, with `embeddings` (what `search index` does unless told not
         to), the articles without a vector (new, changed, or left by an
         interrupted run) get one (see `embed`): the keyword index is
-        searchable before this starts."""
+        searchable before this starts. Another writer holding the index is
+        waited for up to `wait` seconds (then IndexBusy)."""
         started = time.monotonic()
         paths = [Path(p) for p in paths]
         progress = _RunProgress(total_bytes(paths) if on_progress else 0, on_progress)
         created = not self.path.exists()
-        with self._write_lock():
+        with self._write_lock(wait):
             try:
                 report = self._update(paths, rebuild, progress, workers)
                 if embeddings and self._current() is not None:

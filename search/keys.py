@@ -9,14 +9,17 @@ fraction of a second a password hash would add to every write.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from .errors import SearchError
 
@@ -54,16 +57,27 @@ class Keys:
         secret = secrets.token_urlsafe(32)
         digest = _digest(secret)
         key = Key(digest[:8], name, datetime.now(timezone.utc).isoformat(timespec="seconds"), digest)
-        self._save([*self.all(), key])
+        with self._changing():
+            self._save([*self.all(), key])
         return key, secret
 
     def revoke(self, key_id: str) -> Key:
-        kept = [key for key in self.all() if key.id != key_id]
-        gone = [key for key in self.all() if key.id == key_id]
-        if not gone:
-            raise UnknownKey(f"No key has the id {key_id!r}; `search keys list` shows them.")
-        self._save(kept)
+        with self._changing():
+            keys = self.all()
+            gone = [key for key in keys if key.id == key_id]
+            if not gone:
+                raise UnknownKey(f"No key has the id {key_id!r}; `search keys list` shows them.")
+            self._save([key for key in keys if key.id != key_id])
         return gone[0]
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """One change at a time: two at once would each write back the keys
+        they read, and one's change would be lost (a revoked key kept)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{FILE}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def allows(self, secret: str) -> Key | None:
         """The key `secret` is, None if it is none of them (revoked, or never made)."""
@@ -75,7 +89,6 @@ class Keys:
 
     def _save(self, keys: list[Key]) -> None:
         """Written whole to a temporary file and renamed, readable by its owner only."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{FILE}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:

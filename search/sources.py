@@ -5,6 +5,7 @@ name a record gives in `source_name`, else a clean form of the identifier."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 _PREFIXES = re.compile(r"^(?:https?://)?(?:(?:www|feeds?|rss|m|mobile)\.)?", re.I)
 
@@ -21,12 +22,11 @@ def clean_name(identifier: str) -> str:
 
 
 def display_names(sources: list[str], given: list[str]) -> dict[str, str]:
-    """Each source identifier's name: the first `given` name (per article,
-    "" for none) of its articles, else its clean form."""
-    names: dict[str, str] = {}
-    for source, name in zip(sources, given):
-        if source and name and source not in names:
-            names[source] = name
-    for source in set(sources) - names.keys() - {""}:
-        names[source] = clean_name(source)
+    """Each source identifier's name: the name its articles give most often
+    (per article, "" for none; on a tie the first in alphabetical order),
+    else its clean form."""
+    counts = Counter((source, name) for source, name in zip(sources, given) if source and name)
+    names = {source: clean_name(source) for source in set(sources) - {""}}
+    for (source, name), _ in sorted(counts.items(), key=lambda item: (-item[1], item[0][1]), reverse=True):
+        names[source] = name  # the most frequent comes last, and stays
     return names

@@ -58,6 +58,7 @@ def dated_index(tmp_path_factory) -> Index:
     ("30.10.2019", "2019-10-30T00:00:00Z", "2019-10-30"),
     ("٣ أغسطس ٢٠١٥", "2015-08-03T00:00:00Z", "2015-08-03"),
     ("3 كانون الثاني 2020", "2020-01-03T00:00:00Z", "2020-01-03"),
+    ("２０１９-06-01", "2019-06-01T00:00:00Z", "2019-06-01"),  # full-width digits
 ])
 def test_dates_as_records_write_them_are_read(written, key, iso):
     published = parse(written)
@@ -65,6 +66,7 @@ def test_dates_as_records_write_them_are_read(written, key, iso):
 
 
 @pytest.mark.parametrize("written", [
+    "Sat, 01 Jan 0001 00:00:00 +0000", "Mon, 01 Jan 99 00:00:00 +0000",  # not 2001, not 1999
     "yesterday", "2019", "31.02.2019", "Mon, 32 Jun 2019 10:00:00 +0000", "1 June 1066", "12345-01-01",
     "10/30/2019", "2019-06-01 and more", "x" * 1000,
 ])
@@ -86,6 +88,11 @@ def test_date_filters_in_the_query_are_periods_and_comparisons():
     for bad in ("date:2019-13", "date:soon", "date:>", "date:2019-02-30"):
         with pytest.raises(BadQuery, match="is not a date"):
             date_filters(bad)
+    for excluded in ("Mosul -date:2019", "Mosul NOT date:2019"):
+        with pytest.raises(BadQuery, match="cannot be excluded"):
+            date_filters(excluded)
+    with pytest.raises(BadQuery, match="wrong way round"):
+        between("2019-07", "2019-06")
 
 
 def test_the_date_facet_counts_by_the_period_that_suits_the_span():
@@ -153,6 +160,7 @@ def test_the_api_sorts_by_date_filters_by_range_and_gives_each_date_as_iso(dated
 @pytest.mark.parametrize("query, message", [
     ("q=Mosul&sort=oldest", "sort must be one of"), ("q=Mosul&from=2019-13", "is not a date"),
     ("q=Mosul&to=last+week", "is not a date"), ("q=Mosul+date:never", "is not a date"),
+    ("q=Mosul&from=2019-07&to=2019-06", "wrong way round"),
 ])
 def test_the_api_answers_a_bad_date_or_sort_with_a_400_that_says_why(dated_client, query, message):
     response = dated_client.get(f"/api/search?{query}")
@@ -207,3 +215,11 @@ def test_the_page_has_a_source_facet_with_readable_names(dated_client):
     assert chosen.count('class="hit"') == 2 and 'class="filter"><bdi>BBC News</bdi>' in chosen
     data = dated_client.get("/api/search?q=Mosul&source=feeds.nos.nl").get_json()
     assert [hit["source_name"] for hit in data["results"]] == ["nos.nl"] and data["source_names"]["bbc.co.uk"] == "BBC News"
+
+
+def test_a_sources_name_is_the_one_its_articles_give_most_often_whatever_their_order():
+    from search.sources import display_names
+
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        given = [["NOS", "NOS Nieuws", "NOS Nieuws"][i] for i in order]
+        assert display_names(["feeds.nos.nl"] * 3, given) == {"feeds.nos.nl": "NOS Nieuws"}

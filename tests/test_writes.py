@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -18,7 +20,7 @@ from search.documents import Article
 from search.index import Index
 from search.keys import Keys
 
-from .conftest import SEEDS, UNLIMITED, LiveServer, search_command, write_jsonl
+from .conftest import ROOT, SEEDS, UNLIMITED, LiveServer, search_command, write_jsonl
 
 SEED_ID = "000_7267d5031a40e129"
 NEW = {"id": "posted-1", "lang": "en", "source": "newsroom", "date": "2026-12-03", "title": "Harbour reopens in Mosul",
@@ -51,6 +53,7 @@ def test_a_write_without_a_valid_key_is_401_and_writes_nothing(writable, headers
     ix, client, _ = writable
     response = client.post("/api/articles", json=NEW, headers=headers)
     assert response.status_code == 401 and "key" in response.get_json()["error"]["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.delete(f"/api/articles/{SEED_ID}", headers=headers).status_code == 401
     assert found(client, "harbour") == [] and ix.stats().documents == 5
 
@@ -100,10 +103,21 @@ def test_a_body_that_is_not_articles_is_a_400_that_says_why(writable, body, mess
     assert response.status_code == 400 and message in response.get_json()["error"]["message"]
 
 
-def test_a_put_whose_body_names_another_id_is_refused(writable):
+def test_a_put_whose_body_names_another_id_or_whose_id_has_spaces_around_is_refused(writable):
     _, client, key = writable
     response = client.put("/api/articles/one", json={**NEW, "id": "two"}, headers=key)
     assert response.status_code == 400 and "not the one in the URL" in response.get_json()["error"]["message"]
+    response = client.put("/api/articles/sp%20", json={k: v for k, v in NEW.items() if k != "id"}, headers=key)
+    assert response.status_code == 400 and "spaces" in response.get_json()["error"]["message"]
+    assert client.put("/api/articles/5", json={**NEW, "id": 5}, headers=key).status_code == 200  # as POST reads ids
+
+
+def test_json_lines_are_read_as_files_are_a_bom_and_line_separators_inside_strings_included(writable):
+    _, client, key = writable
+    lines = "\ufeff" + "".join(json.dumps({**NEW, "id": f"sep-{n}", "body": "one\u2028two harbour"}, ensure_ascii=False) + "\n"
+                               for n in range(2))
+    response = client.post("/api/articles", data=lines.encode(), headers={**key, "Content-Type": "application/x-ndjson"})
+    assert response.status_code == 200 and response.get_json()["added"] == 2
 
 
 def test_a_revoked_key_writes_no_more(writable):
@@ -228,3 +242,13 @@ def test_a_searcher_opened_before_writes_merged_its_segments_away_still_answers_
     for query in ("earlybird date:2022-03", "earlybird&sort=newest", "earlybird"):
         response = client.get(f"/api/search?q={query}")
         assert response.status_code == 200 and response.get_json()["total"] == 3, query
+
+
+def test_keys_made_and_revoked_at_once_by_two_processes_lose_no_change(tmp_path):
+    Keys(tmp_path).create("first")
+    script = ("import sys; from search.keys import Keys; k = Keys(sys.argv[1])\n"
+              "for n in range(15): k.revoke(k.create(f'r{n}')[0].id) if sys.argv[2] == 'revoke' else k.create(f'c{n}')")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), mode], cwd=ROOT) for mode in ("revoke", "create")]
+    assert [run.wait(timeout=60) for run in runs] == [0, 0]
+    names = sorted(key.name for key in Keys(tmp_path).all())
+    assert names == sorted(["first"] + [f"c{n}" for n in range(15)])  # every revoked key gone, every made one kept

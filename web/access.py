@@ -37,7 +37,8 @@ def sent_key() -> str:
 def require_key() -> None:
     """401 (and nothing done) without a valid key."""
     secret = sent_key()
-    challenge = {} if wants_json() else {"WWW-Authenticate": 'Basic realm="News search", charset="UTF-8"'}
+    challenge = {"WWW-Authenticate": 'Bearer realm="News search"' if wants_json()
+                 else 'Basic realm="News search", charset="UTF-8"'}
     if not secret:
         raise RequestError("This needs a key: send `Authorization: Bearer KEY` (keys are made with "
                            "`search keys create`).", "unauthorized", 401, challenge)

@@ -67,7 +67,9 @@ def put_article(doc_id: str):
     if len(records) != 1 or not isinstance(records[0], dict):
         raise RequestError("PUT takes one article, a JSON object.", "bad_article")
     record = records[0]
-    if record.get("id", doc_id) != doc_id:
+    if doc_id != doc_id.strip():
+        raise RequestError(f"The id {doc_id!r} begins or ends with spaces, which ids may not.", "bad_article")
+    if str(record.get("id", doc_id)) != doc_id:
         raise RequestError(f"The article's id {record.get('id')!r} is not the one in the URL ({doc_id!r}).", "bad_article")
     article = to_article({**record, "id": doc_id}, doc_id)
     if isinstance(article, str):
@@ -89,7 +91,7 @@ def delete_article(doc_id: str):
 def _records() -> list:
     """The request's records: a JSON object, a JSON array of them, or JSON
     Lines (one object per line)."""
-    text = request.get_data(as_text=True)
+    text = request.get_data(as_text=True).removeprefix("\ufeff")
     if not text.strip():
         raise RequestError("The request has no articles: send a JSON object, a JSON array or JSON Lines.", "no_articles")
     try:
@@ -99,7 +101,7 @@ def _records() -> list:
         except json.JSONDecodeError as whole:
             if whole.lineno == 1:  # not JSON Lines either: say what is wrong where
                 raise
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            records = [json.loads(line) for line in text.split("\n") if line.strip()]  # not splitlines: U+2028 may be in a string
     except RecursionError:
         raise RequestError("The JSON is nested too deeply.", "bad_json") from None
     except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
