@@ -136,7 +136,7 @@ def search(
     highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
     shown = ranked[(page - 1) * per_page:]
     also = counterparts(searcher, vectors, shown) if vectors is not None and not deadline.passed() else {}
-    names = _source_names(searcher)
+    names = source_names(searcher)
     hits = [_hit(searcher.stored_fields(d), scores[d], highlighter, names, d in by_meaning, also.get(d, []),
                  [article(searcher, *other) for other in folded.get(d, [])]) for d in shown]
     suggestion = None
@@ -279,7 +279,7 @@ def _column(searcher: Searcher, name: str) -> list[str]:
     return _columns.get((index_version(searcher), name), read)
 
 
-def _source_names(searcher: Searcher) -> dict[str, str]:
+def source_names(searcher: Searcher) -> dict[str, str]:
     """Each source's name to show (see sources.display_names), for this
     version of the index."""
     def read() -> dict[str, str]:

@@ -206,6 +206,12 @@ def test_sources_are_shown_by_the_name_a_record_gives_or_a_clean_form_and_filter
         assert {hit.id for hit in search(s, "Mosul", source="BBC.co.uk").results} == {"en-june", "en-2015"}
 
 
+def test_the_article_page_shows_the_source_by_name_and_the_date_in_the_articles_language(dated_client):
+    page = dated_client.get("/articles/nl-october").get_data(as_text=True)
+    assert "<bdi>nos.nl</bdi>" in page and "feeds.nos.nl" not in page
+    assert '<time datetime="2019-10-30T15:14:33+01:00" lang="nl"><bdi>30 oktober 2019</bdi></time>' in page
+
+
 def test_the_page_has_a_source_facet_with_readable_names(dated_client):
     page = dated_client.get("/?q=Mosul").get_data(as_text=True)
     facet = page[page.index('aria-label="Filter by source"'):]

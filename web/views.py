@@ -11,7 +11,7 @@ from search.dates import parse as parse_date
 from search.errors import UnknownLanguage
 from search.index import article_by_id
 from search.languages import LANGUAGES, resolve
-from search.searching import mark_article
+from search.searching import mark_article, source_names
 from search.sources import clean_name
 
 from .data import limits, related_articles, search_data
@@ -116,7 +116,9 @@ def article_page(doc_id: str):
     query = request.args.get("q", "")
     title_html, body_html = mark_article(article, query, limits())
     return render_template("views/article.html", article=article, query=query, related=related_articles(doc_id),
-                           title_html=title_html, paragraphs=[p for p in body_html.split("\n") if p.strip()])
+                           title_html=title_html, paragraphs=[p for p in body_html.split("\n") if p.strip()],
+                           source_name=source_names(get_searcher()).get(article.source, article.source),
+                           published=parse_date(article.date))
 
 
 @bp.get("/embed")
