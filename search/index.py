@@ -235,7 +235,7 @@ class Index:
             gen, ix = self._live_for_writing()
             writer = _LazyWriter(ix, 1, lambda phase: None)
             try:
-                existing, seen = _existing(ix), {}
+                existing, seen = _existing(ix, [article.id for article in articles]), {}
                 for article in articles:
                     article.origin = POSTED
                     self._index_article(writer, article, existing, seen, report)
@@ -256,7 +256,7 @@ class Index:
         """Remove the articles with these ids; the ids that were there."""
         with self._write_lock(wait):
             gen, ix = self._live_for_writing()
-            existing = _existing(ix)
+            existing = _existing(ix, ids)
             gone = [doc_id for doc_id in dict.fromkeys(ids) if doc_id in existing]
             if gone:
                 writer = _LazyWriter(ix, 1, lambda phase: None)
@@ -775,16 +775,23 @@ def _ids_by_origin(existing: dict[str, tuple[str, str]]) -> dict[str, list[str]]
     return ids
 
 
-def _existing(ix: whoosh.index.Index) -> dict[str, tuple[str, str]]:
-    """id -> (fingerprint, origin) of every live document, read from columns
-    (fast: no stored fields are unpickled; each column is read in one go)."""
+def _existing(ix: whoosh.index.Index, ids: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+    """id -> (fingerprint, origin) of every live document (or of those with
+    `ids`: a write over HTTP looks up its few articles rather than read
+    every id), read from columns (fast: no stored fields are unpickled;
+    each column is read in one go)."""
     with ix.reader() as reader:
         if not reader.doc_count_all():  # an empty index (`create`) has no columns
             return {}
+        if ids is not None:
+            prints, origins = (reader.column_reader(name) for name in ("fingerprint", "origin"))
+            found = {doc_id: next((d for d in reader.postings("id", doc_id).all_ids() if not reader.is_deleted(d)), None)
+                     for doc_id in ids if reader.doc_frequency("id", doc_id)}
+            return {doc_id: (prints[d], origins[d]) for doc_id, d in found.items() if d is not None}
         live = list(reader.all_doc_ids())
-        ids, prints, origins = ([column[d] for d in live] for column in
-                                (list(reader.column_reader(name)) for name in ("id", "fingerprint", "origin")))
-        return dict(zip(ids, zip(prints, origins)))
+        every_id, prints, origins = ([column[d] for d in live] for column in
+                                     (list(reader.column_reader(name)) for name in ("id", "fingerprint", "origin")))
+        return dict(zip(every_id, zip(prints, origins)))
 
 
 def _articles_from(gen: Path, paths: set[str], skip_ids: dict) -> Iterator[tuple[Article, str]]:

@@ -267,16 +267,29 @@ def _column(searcher: Searcher, name: str) -> list[str]:
     by document number, for filters and facets."""
     def read() -> list[str]:
         values: list[str] = []
-        for reader, _ in searcher.reader().leaf_readers():  # Whoosh's multi-segment reader skips segments without the column
-            if reader.has_column(name):
-                values += reader.column_reader(name)
-            elif next(iter(reader.lexicon(name)), None) is not None:  # it has values, but its column's file is gone
-                raise SegmentGone(f"a segment's {name} column was removed by a commit since the searcher opened")
-            else:
-                values += [""] * reader.doc_count_all()
+        for reader, _ in searcher.reader().leaf_readers():
+            segment = reader.segment()
+            if segment is None:
+                values += _segment_column(reader, name)
+            else:  # a segment never changes once written: its values serve every version it is part of
+                values += _segment_columns.get((segment.segment_id(), name), lambda: _segment_column(reader, name))
         return values
 
     return _columns.get((index_version(searcher), name), read)
+
+
+_segment_columns = VersionCache(capacity=2_000_000, size=len)
+"""Column values by segment, so that a write (a new segment, a merge of the
+small ones) reads only the new segments' columns, not every article's."""
+
+
+def _segment_column(reader, name: str) -> list[str]:
+    """One segment's values (Whoosh's multi-segment reader skips segments without the column)."""
+    if reader.has_column(name):
+        return list(reader.column_reader(name))
+    if next(iter(reader.lexicon(name)), None) is not None:  # it has values, but its column's file is gone
+        raise SegmentGone(f"a segment's {name} column was removed by a commit since the searcher opened")
+    return [""] * reader.doc_count_all()
 
 
 def source_names(searcher: Searcher) -> dict[str, str]:
