@@ -511,7 +511,7 @@ class Index:
                                for origin, count in duplicates.items() if count > MAX_SKIPS_LISTED]
             if carry_from is not None:
                 for article, fingerprint in _articles_from(carry_from, unread | {POSTED}, seen):
-                    writer.add((article, fingerprint))
+                    writer.add((article, fingerprint, _published_key(article)))
                     carried[article.lang] += 1
                     report.unchanged += 1
             for doc_id in _removed(existing, seen, files_read, roots):
@@ -545,11 +545,12 @@ class Index:
             writer.get().delete_by_term("id", article.id)
             report.updated += 1
         report.text_bytes += sum(len(text.encode("utf-8", "surrogatepass")) for text in (article.title, article.body))
-        if article.date and parse_date(article.date) is None:
+        published = _published_key(article)
+        if article.date and not published:
             report.undated += 1
             if len(report.undated_examples) < UNDATED_EXAMPLES and article.date not in report.undated_examples:
                 report.undated_examples.append(article.date)
-        writer.add((article, fingerprint))
+        writer.add((article, fingerprint, published))
 
     def _write_meta(self, gen: Path, fresh: bool) -> None:
         path = gen / "meta.json"
@@ -626,7 +627,7 @@ class _LazyWriter:
             self.writer = ParallelWriter(self.ix, _prepared, _field_analysis, "exact", self.workers, "lang", self.tick)
         return self.writer
 
-    def add(self, item: tuple[Article, str]) -> None:
+    def add(self, item: tuple[Article, str, str]) -> None:
         self.get().add(item)
         self.adding = True
 
@@ -712,10 +713,16 @@ def stored_article(stored: dict) -> Article:
     )
 
 
-def _prepared(item: tuple[Article, str]) -> dict:
-    """The field values of an (article, fingerprint) pair. Runs in the
-    indexing workers: language detection is the costly part."""
-    article, fingerprint = item
+def _published_key(article: Article) -> str:
+    """The sortable key of the article's date (see dates.py), "" when it has none we can read."""
+    published = parse_date(article.date) if article.date else None
+    return published.key if published else ""
+
+
+def _prepared(item: tuple[Article, str, str]) -> dict:
+    """The field values of an (article, fingerprint, publication key)
+    triple. Runs in the indexing workers: language detection is the costly part."""
+    article, fingerprint, published = item
     lang = article_language(article)
     fields = dict(
         id=article.id,
@@ -736,8 +743,8 @@ def _prepared(item: tuple[Article, str]) -> dict:
             fields["source_name"] = name.strip()
     if article.date:
         fields["date"] = article.date
-        if published := parse_date(article.date):
-            fields["published"] = published.key
+    if published:
+        fields["published"] = published
     return fields
 
 

@@ -229,9 +229,8 @@ def test_embed_page_can_be_framed_by_another_site_and_searches(host_site, page):
 
 
 @pytest.fixture(scope="module")
-def dated_site(tmp_path_factory):
-    """The dated articles of test_dates.py served, and a site embedding the
-    widget with the latest first, from 2015 on."""
+def dated_server(tmp_path_factory):
+    """The dated articles of test_dates.py, served."""
     from .conftest import LiveServer, write_jsonl
     from .test_dates import DATED
     from search.index import Index
@@ -241,13 +240,33 @@ def dated_site(tmp_path_factory):
     ix = Index(tmp_path_factory.mktemp("dated-web-ix"))
     ix.update([folder])
     server = LiveServer(ix.path)
-    _HostPage.pages["/dated"] = f"""<!doctype html><multilingual-search api="{server.url}" sort="newest" from="2015">
-      </multilingual-search><script src="{server.url}/widget.js"></script>""".encode()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def dated_site(dated_server):
+    """A site embedding the widget with the latest first, from 2015 on."""
+    _HostPage.pages["/dated"] = f"""<!doctype html><multilingual-search api="{dated_server.url}" sort="newest" from="2015">
+      </multilingual-search><script src="{dated_server.url}/widget.js"></script>""".encode()
     host = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostPage)
     threading.Thread(target=host.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{host.server_address[1]}/dated"
     host.shutdown()
-    server.stop()
+
+
+def test_a_reader_filters_by_source_and_by_year_on_the_page_and_sorts_newest_first(dated_server, page):
+    page.goto(dated_server.url + "/?q=Mosul")
+    page.get_by_role("navigation", name="Filter by source").get_by_role("link", name="BBC News").click()
+    page.wait_for_url(re.compile(r"source=bbc\.co\.uk"))
+    assert page.locator("article.hit").count() == 2
+    assert page.locator("article.hit .source").all_inner_texts() == ["BBC News", "BBC News"]
+    page.get_by_role("link", name="newest first").click()
+    page.wait_for_url(re.compile(r"sort=newest"))
+    assert page.locator("article.hit time").all_inner_texts() == ["27 June 2019", "3 August 2015"]
+    page.get_by_role("navigation", name="Filter by date").get_by_role("link", name=re.compile("^2019")).click()
+    page.wait_for_url(re.compile(r"from=2019&to=2019"))
+    assert page.locator("article.hit").count() == 1 and page.locator("p.filters").is_visible()
 
 
 def test_widget_shows_the_latest_first_with_dates_in_each_articles_language_and_filters_by_source(dated_site, page):

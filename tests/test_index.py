@@ -16,7 +16,7 @@ import whoosh.index
 from search import documents, segments
 from search import index as index_module
 from search.errors import IndexBusy, IndexNotFound, IndexOutdated
-from search.index import Index, Progress, _prepared, build_schema
+from search.index import Index, Progress, _prepared, _published_key, build_schema
 from search.searching import search
 
 from .conftest import SEEDS, index_command, write_jsonl
@@ -224,7 +224,7 @@ def test_parallel_build_writes_exactly_what_whooshs_own_writer_writes(tmp_path):
     with ix.writer() as writer:
         for article in documents.read_articles([source]):
             if isinstance(article, documents.Article):
-                fields = _prepared((article, article.fingerprint()))
+                fields = _prepared((article, article.fingerprint(), _published_key(article)))
                 fields["exact"] = "\n".join(fields["exact"])
                 writer.add_document(**fields)
 
