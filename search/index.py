@@ -234,18 +234,11 @@ class Index:
         with self._write_lock(wait):
             gen, ix = self._live_for_writing()
             writer = _LazyWriter(ix, 1, lambda phase: None)
-            try:
+            with self._committed(writer):
                 existing, seen = _existing(ix, [article.id for article in articles]), {}
                 for article in articles:
                     article.origin = POSTED
                     self._index_article(writer, article, existing, seen, report)
-                writer.commit()
-            except OSError as exc:
-                writer.cancel()
-                raise _storage_error(exc, self.path) from None
-            except BaseException:
-                writer.cancel()
-                raise
             report.languages = dict(writer.counts())
             if report.changed:
                 self._write_meta(gen, fresh=False)
@@ -259,16 +252,25 @@ class Index:
             existing = _existing(ix, ids)
             gone = [doc_id for doc_id in dict.fromkeys(ids) if doc_id in existing]
             if gone:
-                writer = _LazyWriter(ix, 1, lambda phase: None)
-                try:
+                with self._committed(_LazyWriter(ix, 1, lambda phase: None)) as writer:
                     for doc_id in gone:
                         writer.get().delete_by_term("id", doc_id)
-                    writer.commit()
-                except BaseException:
-                    writer.cancel()
-                    raise
                 self._write_meta(gen, fresh=False)
         return gone
+
+    @contextmanager
+    def _committed(self, writer: _LazyWriter) -> Iterator[_LazyWriter]:
+        """`writer`, committed when the block ends; cancelled, and nothing
+        written, if it fails (a full disk said as such)."""
+        try:
+            yield writer
+            writer.commit()
+        except OSError as exc:
+            writer.cancel()
+            raise _storage_error(exc, self.path) from None
+        except BaseException:
+            writer.cancel()
+            raise
 
     def _live_for_writing(self) -> tuple[Path, whoosh.index.Index]:
         """The live generation, to write into; IndexNotFound without one."""
@@ -484,7 +486,7 @@ class Index:
         duplicates: Counter[str] = Counter()  # per file
         writer = progress.writer = _LazyWriter(ix, workers, progress.report)  # opened only once something changes
         carried: Counter = Counter()
-        try:
+        with self._committed(writer):
             for item in read_articles(roots, progress.read, known):
                 if isinstance(item, Skipped):
                     report.skipped.append((item.path, item.reason))
@@ -517,15 +519,8 @@ class Index:
             for doc_id in _removed(existing, seen, files_read, roots):
                 writer.get().delete_by_term("id", doc_id)
                 report.removed += 1
-            writer.commit()
-            indexed = writer.counts() - carried
-            report.languages = {code: indexed[code] for code in LANGUAGES if indexed[code]}
-        except OSError as exc:
-            writer.cancel()
-            raise _storage_error(exc, self.path) from None
-        except BaseException:
-            writer.cancel()
-            raise
+        indexed = writer.counts() - carried
+        report.languages = {code: indexed[code] for code in LANGUAGES if indexed[code]}
         if report.changed or fresh:
             self._write_meta(gen, fresh)
         if stamps != known:
