@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
 import time
 from functools import wraps
@@ -108,9 +109,16 @@ WATCH_SECONDS = 2.0
 (it reads only those: the others are known by size and times)."""
 
 
+def _stop_watching(signum: int, frame) -> None:
+    """SIGTERM stops watching as Ctrl+C does: an update under way is given
+    up, and the index keeps what it had."""
+    raise KeyboardInterrupt
+
+
 def _watch(ix: Index, paths: tuple[Path, ...], folder: Path, workers: int | None, embeddings: bool) -> None:
     """Index `paths` again every WATCH_SECONDS until Ctrl+C, reporting the
     runs that change something (and each skipped file once)."""
+    signal.signal(signal.SIGTERM, _stop_watching)  # how service managers stop it; Ctrl+C is SIGINT
     click.echo(f"Watching {folder.absolute()} for articles; Ctrl+C stops.", err=True)
     told: set[tuple[str, str]] = set()
     try:

@@ -76,6 +76,7 @@ def _ids_within(ix: Index, query: str, want: set[str], seconds: float = 15.0) ->
 
 
 def test_watch_indexes_files_as_they_arrive_change_and_go_until_stopped(tmp_path):
+    """Until SIGTERM (or Ctrl+C), which it takes as a clean stop."""
     folder = tmp_path / "drop"
     folder.mkdir()
     (folder / "standard.atom").write_text(ATOM, "utf-8")
@@ -90,7 +91,7 @@ def test_watch_indexes_files_as_they_arrive_change_and_go_until_stopped(tmp_path
         (folder / "standard.atom").unlink()
         _ids_within(ix, "Regierung", set())
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # as a service manager stops it (SIGINT may be ignored in background jobs)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "Stopped watching." in err and "Traceback" not in err
     assert "Updated" in out  # each run that changed something is reported
