@@ -5,7 +5,7 @@ which opens a new searcher and reads what changed, next to the same search
 once more (the steady state), in the same run.
 
     search index ../shared/corpora --index-dir /tmp/ix50 --no-embeddings
-    python3 bench/writes.py --index-dir /tmp/ix50 --writes 40
+    python3 bench/writes.py --index-dir /tmp/ix50 --writes 30
 
 It writes articles with ids `bench-write-N` into the index and deletes them
 at the end.
@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 search(searcher, query)
                 times[name].append(time.perf_counter() - started)
     ix.delete([f"bench-write-{n}" for n in range(args.writes)])
-    with ix.searcher() as searcher:
-        documents = searcher.doc_count()
+    documents = ix.stats().documents
     print(f"{documents:,} articles; {args.writes} writes of one article, each followed by a search")
     for name, seconds in times.items():
         ms = np.array(seconds) * 1000

@@ -116,8 +116,8 @@ def _stop_watching(signum: int, frame) -> None:
 
 
 def _watch(ix: Index, paths: tuple[Path, ...], folder: Path, workers: int | None, embeddings: bool) -> None:
-    """Index `paths` again every WATCH_SECONDS until Ctrl+C, reporting the
-    runs that change something (and each skipped file once)."""
+    """Index `paths` again every WATCH_SECONDS until Ctrl+C or SIGTERM,
+    reporting the runs that change something (and each skipped file once)."""
     signal.signal(signal.SIGTERM, _stop_watching)  # how service managers stop it; Ctrl+C is SIGINT
     click.echo(f"Watching {folder.absolute()} for articles; Ctrl+C stops.", err=True)
     told: set[tuple[str, str]] = set()
@@ -125,13 +125,12 @@ def _watch(ix: Index, paths: tuple[Path, ...], folder: Path, workers: int | None
         while True:
             time.sleep(WATCH_SECONDS)
             try:
-                report = ix.update(paths, workers=workers)
-                if report.changed and embeddings:
-                    vectors = ix.embed(workers)
-                    report.embedded, report.embedding_seconds = vectors.embedded, vectors.seconds
-                    report.seconds += vectors.seconds
+                report = ix.update(paths, workers=workers, wait=WATCH_SECONDS)
             except IndexBusy:
                 continue  # another writer (a write over HTTP, another run): next time
+            if report.changed and embeddings:  # only then: looking for missing vectors reads every article's id
+                vectors = ix.embed(workers)  # never busy: it waits for another run's vectors, and writes go on
+                report.embedded, report.embedding_seconds = vectors.embedded, vectors.embedding_seconds
             new = [item for item in report.skipped if item not in told]
             told.update(new)
             if report.changed or new:

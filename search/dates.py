@@ -61,6 +61,9 @@ _WRITTEN = [
 date in digits is read day first (03.08.2015, 03/08/2015), as in all four
 languages but American English."""
 _WEEKDAY = re.compile(r"^[^\d,]+,\s*")
+_ZONE_NAME = re.compile(r"\d\s+([A-Za-z]+)$")
+"""A zone given by name at the end of an RFC 2822 date."""
+_RFC822_ZONES = {"UT", "UTC", "GMT", "Z", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"}
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ def _iso(text: str) -> Published | None:
 def _rfc2822(text: str) -> Published | None:
     if not re.search(r"\d:\d\d", text) or not re.search(r"[A-Za-z]{3}", text):
         return None  # email.utils reads many things; only a day, a month name and a time are RFC 2822
+    zone = _ZONE_NAME.search(text)
+    if zone and zone[1].upper() not in _RFC822_ZONES:
+        return None  # a zone RFC 822 does not name (CEST, MEZ): email.utils would take it as UTC
     moment = email.utils.parsedate_to_datetime(text)
     if str(moment.year) not in text:
         return None  # email.utils reads years 0-99 as 19xx or 20xx: "0001" is not 2001
@@ -228,6 +234,11 @@ def date_filters(text: str) -> tuple[str, DateRange]:
             "<": DateRange(None, named.start), "<=": DateRange(None, named.end),
         }[sign])
     return _FILTER.sub("", text), wanted
+
+
+def date_tokens(text: str) -> list[str]:
+    """The `date:` filters of a query, as typed."""
+    return [m.group(0) for m in _FILTER.finditer(text)]
 
 
 def by_period(keys: list[str]) -> dict[str, int]:

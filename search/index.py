@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import math
 import os
 import shutil
 import time
@@ -202,38 +203,57 @@ class Index:
 
     # -- writing -------------------------------------------------------
 
+    def _write_lock(self, wait: float = 0.0):
+        """One writer of the keyword index at a time (a `search index` run or
+        an HTTP write), for up to `wait` seconds of waiting; IndexBusy after."""
+        return self._lock(".lock", wait)
+
+    def _vectors_lock(self):
+        """One run computing vectors at a time, waiting for another as long as
+        it takes: the second finds little left to do."""
+        return self._lock(".vectors-lock", math.inf)
+
     @contextmanager
-    def _write_lock(self, wait: float = 0.0) -> Iterator[None]:
-        """One writer at a time (a `search index` run or an HTTP write), for
-        up to `wait` seconds of waiting; IndexBusy after."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path / ".lock", "a+")
-        except OSError as exc:
-            raise _storage_error(exc, self.path) from None
+    def _lock(self, name: str, wait: float) -> Iterator[None]:
+        """The lock file `name`, held for the block. A lock taken on a file
+        that was removed meanwhile (_remove_folder) is not the lock: taken again."""
         until = time.monotonic() + wait
-        with handle:
-            while True:
+        while True:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                handle = open(self.path / name, "a+")
+            except OSError as exc:
+                raise _storage_error(exc, self.path) from None
+            with handle:
+                while True:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= until:
+                            raise IndexBusy(f"Another writer (`search index`, or a write over HTTP) is writing "
+                                            f"{self.path}; wait for it to finish.") from None
+                        time.sleep(LOCK_POLL_SECONDS)
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= until:
-                        raise IndexBusy(f"Another writer (`search index`, or a write over HTTP) is writing "
-                                        f"{self.path}; wait for it to finish.") from None
-                    time.sleep(LOCK_POLL_SECONDS)
-            yield
+                    current = os.stat(self.path / name).st_ino == os.fstat(handle.fileno()).st_ino
+                except FileNotFoundError:
+                    current = False
+                if current:
+                    yield
+                    return
 
     def put(self, articles: list[Article], wait: float = 0.0) -> IndexReport:
-        """Add `articles`, or replace the articles with their ids: what an
-        HTTP write does. They belong to no file (their origin is POSTED), so
-        no `search index` run removes them, and a rebuild keeps them. They get
+        """Add `articles`, or replace the articles with their ids (the last
+        given of an id): what an HTTP write does. They belong to no file
+        (their origin is POSTED), so no `search index` run removes them and a
+        rebuild keeps them, unless a file read has an article of that id. They get
         vectors from the next `search index` run; until then keywords find them."""
         started = time.monotonic()
         report = IndexReport()
         with self._write_lock(wait):
             gen, ix = self._live_for_writing()
             writer = _LazyWriter(ix, 1, lambda phase: None)
+            articles = list({article.id: article for article in articles}.values())  # the last of the same id
             with self._committed(writer):
                 existing, seen = _existing(ix, [article.id for article in articles]), {}
                 for article in articles:
@@ -298,8 +318,9 @@ class Index:
         Then, with `embeddings` (what `search index` does unless told not
         to), the articles without a vector (new, changed, or left by an
         interrupted run) get one (see `embed`): the keyword index is
-        searchable before this starts. Another writer holding the index is
-        waited for up to `wait` seconds (then IndexBusy)."""
+        searchable before this starts, and writable (by HTTP writes) while
+        it goes on. Another writer holding the index is waited for up to
+        `wait` seconds (then IndexBusy)."""
         started = time.monotonic()
         paths = [Path(p) for p in paths]
         progress = _RunProgress(total_bytes(paths) if on_progress else 0, on_progress)
@@ -307,11 +328,12 @@ class Index:
         with self._write_lock(wait):
             try:
                 report = self._update(paths, rebuild, progress, workers)
-                if embeddings and self._current() is not None:
-                    self._embed(report, progress, workers)
             finally:
                 if created and self._current() is None:
                     self._remove_folder()  # nothing was indexed: leave no empty index behind
+        if embeddings and self._current() is not None:
+            with self._vectors_lock():  # writes to the keyword index go on meanwhile
+                self._embed(report, progress, workers)
         report.seconds = round(time.monotonic() - started, 3)
         progress.report("done")
         return report
@@ -342,7 +364,7 @@ class Index:
         reading any file: what `update` does after indexing."""
         started = time.monotonic()
         report = IndexReport()
-        with self._write_lock():
+        with self._vectors_lock():
             self._embed(report, _RunProgress(0, on_progress), workers)
         report.seconds = round(time.monotonic() - started, 3)
         return report

@@ -68,7 +68,7 @@ two articles on one event."""
 
 BLAS_THREADS = 1
 """Threads numpy's BLAS may use in this process. Its matrix products here are
-small (a query against the vectors, ten results against the leads), and the
+small (a query against the vectors, in parts: vectors.scan), and the
 idle threads of a larger pool keep spinning on the cores for a while after
 each: on 2 cores they took the core a query is embedded on, so that
 embedding and keyword scoring, meant to run side by side, each took about

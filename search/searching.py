@@ -19,7 +19,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .analysis import exact_analyzer, word_terms
-from .dates import DateRange, by_period, date_filters, parse as parse_date
+from .dates import DateRange, by_period, date_filters, date_tokens, parse as parse_date
 from .errors import BadQuery, SearchTimeout, UnknownLanguage
 from .documents import Article
 from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet, split
@@ -90,6 +90,7 @@ def search(
     if sort not in SORTS:
         raise BadQuery(f"sort must be one of: {', '.join(SORTS)}.")
     check_length(text, limits.query_chars)  # before the date filters are read out of it, as after
+    typed = text
     text, asked = date_filters(text)
     dates = dates.within(asked)
     if page < 1:
@@ -143,7 +144,9 @@ def search(
     by_words = total - len(by_meaning.intersection(found)) if by_meaning else total
     if by_words < SUGGEST_BELOW and not deadline.passed():
         suggestion = _suggest(searcher, text, parsed.words, by_words, languages, lookup, limits, deadline, typing)
-    return SearchResults(text, total, page, per_page, hits, facets, suggestion,
+        if suggestion and asked:  # the same dates asked for as in the query typed
+            suggestion = " ".join([suggestion.strip(), *date_tokens(typed)])
+    return SearchResults(typed, total, page, per_page, hits, facets, suggestion,
                          {source: names.get(source, source) for source in facets["source"]})
 
 
@@ -253,13 +256,14 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(((k, v) for k, v in Counter(values).items() if k), key=lambda kv: (-kv[1], kv[0])))
 
 
-_columns = VersionCache(capacity=8)
+_columns = VersionCache(capacity=24)  # five entries for each version of the index
 
 
 class SegmentGone(Exception):
     """A searcher opened before a commit that merged segments away tried to
-    read one of their files (Whoosh opens some lazily): the caller searches
-    again with a new searcher (web/searcher.py)."""
+    read one of their files (Whoosh opens some lazily). web/searcher.py
+    searches again with a new searcher when a search fails after the index
+    changed, whatever the error (Whoosh's own are TypeErrors then)."""
 
 
 def _column(searcher: Searcher, name: str) -> list[str]:
@@ -296,7 +300,9 @@ def source_names(searcher: Searcher) -> dict[str, str]:
     """Each source's name to show (see sources.display_names), for this
     version of the index."""
     def read() -> dict[str, str]:
-        return display_names(_column(searcher, "source"), _column(searcher, "source_name"))
+        sources, given = _column(searcher, "source"), _column(searcher, "source_name")
+        live = list(searcher.reader().all_doc_ids())  # not the names of deleted or replaced articles
+        return display_names([sources[d] for d in live], [given[d] for d in live])
 
     return _columns.get((index_version(searcher), "source names"), read)
 

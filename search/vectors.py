@@ -18,8 +18,8 @@ comparing its results with every article (50,752 articles: 19 ms a search).
 
 Searching scans every vector (see `scan`): exact, with no index to build or
 tune. An approximate index was tried (usearch's HNSW, on the 58,976 passages
-of 50,752 articles and bench/meaning.py's 432 queries): at 1-3 ms a query it
-found 0.94-0.97 of the exact ten nearest, and took 11-23 s to build, while
+of 50,752 articles and bench/meaning.py's 432 queries): at 0.6-2.8 ms a query
+it found 0.91-0.97 of the exact ten nearest, and took 11-23 s to build, while
 the scan in two threads takes 6 ms for 101,504 passages and finds them all.
 """
 

@@ -67,6 +67,7 @@ def test_dates_as_records_write_them_are_read(written, key, iso):
 
 @pytest.mark.parametrize("written", [
     "Sat, 01 Jan 0001 00:00:00 +0000", "Mon, 01 Jan 99 00:00:00 +0000",  # not 2001, not 1999
+    "Thu, 27 Jun 2019 16:17:49 CEST",  # a zone by a name RFC 822 does not know: not UTC
     "yesterday", "2019", "31.02.2019", "Mon, 32 Jun 2019 10:00:00 +0000", "1 June 1066", "12345-01-01",
     "10/30/2019", "2019-06-01 and more", "x" * 1000,
 ])
@@ -229,3 +230,9 @@ def test_a_sources_name_is_the_one_its_articles_give_most_often_whatever_their_o
     for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
         given = [["NOS", "NOS Nieuws", "NOS Nieuws"][i] for i in order]
         assert display_names(["feeds.nos.nl"] * 3, given) == {"feeds.nos.nl": "NOS Nieuws"}
+
+
+def test_a_query_with_date_filters_is_echoed_whole_and_its_suggestion_keeps_them(dated_index):
+    with dated_index.searcher() as s:
+        results = search(s, "Mosl date:2019")
+        assert results.query == "Mosl date:2019" and results.suggestion == "mosul date:2019"

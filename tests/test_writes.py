@@ -252,3 +252,29 @@ def test_keys_made_and_revoked_at_once_by_two_processes_lose_no_change(tmp_path)
     assert [run.wait(timeout=60) for run in runs] == [0, 0]
     names = sorted(key.name for key in Keys(tmp_path).all())
     assert names == sorted(["first"] + [f"c{n}" for n in range(15)])  # every revoked key gone, every made one kept
+
+
+def test_writes_take_a_bearer_key_and_a_json_body_only_so_no_other_sites_form_can_write(writable):
+    """A browser sends a reader's Basic credentials with any form another site
+    posts to us (as text/plain, which needs no preflight): that must not write."""
+    ix, client, key = writable
+    secret = key["Authorization"].split()[1]
+    basic = {"Authorization": "Basic " + base64.b64encode(f"reader:{secret}".encode()).decode()}
+    form = json.dumps({**NEW, "pad": "="})
+    assert client.post("/api/articles", data=form, headers={**basic, "Content-Type": "text/plain"}).status_code == 401
+    response = client.post("/api/articles", data=form, headers={**key, "Content-Type": "text/plain"})
+    assert response.status_code == 415 and "application/json" in response.get_json()["error"]["message"]
+    assert ix.get("posted-1") is None
+
+
+def test_the_same_id_twice_in_one_put_is_one_article_the_last(writable):
+    ix, client, _ = writable
+    ix.put([Article("twice", "first", "first text", "en"), Article("twice", "second", "second text", "en")])
+    assert found(client, "twice") == [] and found(client, "second") == ["twice"] and found(client, "first") == []
+
+
+def test_a_sources_name_follows_its_live_articles_not_replaced_ones(writable):
+    ix, client, key = writable
+    ix.put([Article(f"n{i}", "Harbour", "harbour", "en", source="nos", extra={"source_name": "NOS"}) for i in range(3)])
+    ix.put([Article(f"n{i}", "Harbour", "harbour", "en", source="nos", extra={"source_name": "NOS Nieuws"}) for i in range(2)])
+    assert client.get("/api/search?q=harbour").get_json()["source_names"] == {"nos": "NOS Nieuws"}

@@ -1,9 +1,8 @@
-"""Who may do what: writes always need a key (search/keys.py); reading needs
-one only where SEARCH_READ_NEEDS_KEY=1 (a newsroom's private archive).
-
-A key comes as `Authorization: Bearer KEY` (programs), or as the password of
-HTTP Basic authentication, any user name (browsers ask for it themselves:
-the page's 401 says `WWW-Authenticate: Basic`)."""
+"""Who may do what: writes always need a key (search/keys.py), sent as
+`Authorization: Bearer KEY`; reading needs one only where
+SEARCH_READ_NEEDS_KEY=1 (a newsroom's private archive), as Bearer or as the
+password of HTTP Basic authentication, any user name (browsers ask for it
+themselves: the page's 401 says `WWW-Authenticate: Basic`)."""
 
 from __future__ import annotations
 
@@ -21,12 +20,12 @@ OPEN_ENDPOINTS = {"api.health", "static"}
 """What stays open even when reading needs a key: monitoring, and the page's own files."""
 
 
-def sent_key() -> str:
-    """The key the request carries, "" for none."""
+def sent_key(basic: bool) -> str:
+    """The key the request carries, "" for none; as a Basic password only if `basic`."""
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         return value.strip()
-    if scheme.lower() == "basic":
+    if scheme.lower() == "basic" and basic:
         try:
             return base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[2]
         except (binascii.Error, UnicodeDecodeError):
@@ -34,9 +33,11 @@ def sent_key() -> str:
     return ""
 
 
-def require_key() -> None:
-    """401 (and nothing done) without a valid key."""
-    secret = sent_key()
+def require_key(basic: bool = True) -> None:
+    """401 (and nothing done) without a valid key; a Basic password counts
+    only where `basic` (reading: browsers would send it with any form another
+    site posts, so writes take Bearer alone)."""
+    secret = sent_key(basic)
     challenge = {"WWW-Authenticate": 'Bearer realm="News search"' if wants_json()
                  else 'Basic realm="News search", charset="UTF-8"'}
     if not secret:

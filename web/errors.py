@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.errors import BadQuery, IndexNotFound, IndexOutdated, SearchError
+from search.errors import BadQuery, IndexNotFound, IndexOutdated, IndexWriteError, SearchError
 
 
 class RequestError(Exception):
@@ -20,7 +20,7 @@ class RequestError(Exception):
 def from_library(exc: SearchError) -> RequestError:
     if isinstance(exc, BadQuery):
         return RequestError(str(exc), exc.code, 400)
-    if isinstance(exc, (IndexNotFound, IndexOutdated)):
+    if isinstance(exc, (IndexNotFound, IndexOutdated, IndexWriteError)):
         current_app.logger.error("index unavailable: %s", exc)  # the details (paths) stay in the log
         return RequestError("The search index is not available right now; please try again later.", "index_unavailable", 503)
     return RequestError(str(exc), "error", 400)

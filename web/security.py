@@ -111,8 +111,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_large_bodies() -> None:
-        """Refuse a large body before anything reads it: only writes of
-        articles carry more than a few bytes."""
+        """Refuse a large body before the app reads it: only writes of
+        articles carry more than a few bytes. (Waitress has read it by then,
+        up to SEARCH_MAX_WRITE_BYTES, spooled to a temporary file beyond
+        512 KB; a larger one it refuses itself.)"""
         writing = request.method in ("POST", "PUT") and request.path.startswith("/api/articles")
         limit = int(app.config["MAX_WRITE_BYTES"]) if writing else MAX_REQUEST_BYTES
         if request.content_length and request.content_length > limit:

@@ -96,8 +96,7 @@ def search_page():
     template = "views/_results.html" if request.args.get("partial") else "views/search.html"
     return render_template(template, query=query, results=results, took_ms=took_ms, error=error,
                            lang=_language(request.args.get("lang", "")),
-                           source=request.args.get("source", ""), per_page=request.args.get("per_page", ""),
-                           **{name: request.args.get(name, "") for name in ("from", "to", "sort")}), status
+                           source=request.args.get("source", ""), per_page=request.args.get("per_page", "")), status
 
 
 def _language(name: str) -> str:
@@ -117,7 +116,7 @@ def article_page(doc_id: str):
     title_html, body_html = mark_article(article, query, limits())
     return render_template("views/article.html", article=article, query=query, related=related_articles(doc_id),
                            title_html=title_html, paragraphs=[p for p in body_html.split("\n") if p.strip()],
-                           source_name=source_names(get_searcher()).get(article.source, article.source),
+                           source_label=source_names(get_searcher()).get(article.source, article.source),
                            published=parse_date(article.date))
 
 

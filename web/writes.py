@@ -4,7 +4,8 @@
     PUT    /api/articles/<id>    one article, added or replaced under that id
     DELETE /api/articles/<id>
 
-Each needs a write key (`search keys create`) as `Authorization: Bearer KEY`.
+Each needs a write key (`search keys create`) as `Authorization: Bearer KEY`,
+and a body labelled JSON or JSON Lines.
 Records are read as files' records are (search.documents.to_article: the
 same fields, limits and analysis); a bad record is answered with its error
 and the others are written. A write returns once it is committed, so every
@@ -37,7 +38,19 @@ MAX_RECORDS = 10_000
 settings MAX_WRITE_BYTES)."""
 
 
-bp.before_request(require_key)
+WRITE_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/json-seq")
+"""What a write's body may be labelled: a form (text/plain, form-encoded) that
+another site's page posts is refused without being read."""
+
+
+@bp.before_request
+def writer_only() -> None:
+    """A Bearer key, and a JSON body: nothing a cross-site form can send."""
+    require_key(basic=False)
+    if request.method in ("POST", "PUT") and request.mimetype not in WRITE_TYPES:
+        raise RequestError(f"Send articles as JSON (Content-Type: application/json) or JSON Lines "
+                           f"(application/x-ndjson), not {request.mimetype or 'an unlabelled body'}.",
+                           "unsupported_media_type", 415)
 
 
 @bp.post("/api/articles")
@@ -47,8 +60,10 @@ def post_articles():
     errors: list[dict] = []
     seen: set[str] = set()
     for n, record in enumerate(records):
-        article = to_article(record, "") if isinstance(record, dict) and record.get("id") not in (None, "") else \
-            "an article needs an id" if isinstance(record, dict) else to_article(record, "")
+        if isinstance(record, dict) and record.get("id") in (None, ""):
+            article: Article | str = "an article needs an id"
+        else:
+            article = to_article(record, "")
         if isinstance(article, str):
             errors.append({"index": n, "message": article})
         elif article.id in seen:
