@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .errors import SearchError
+from .errors import IndexWriteError, SearchError
 
 FILE = "keys.json"
 
@@ -48,9 +48,12 @@ class Keys:
     def all(self) -> list[Key]:
         try:
             data = json.loads(self.path.read_text("utf-8"))
+            return [Key(**entry) for entry in data["keys"]]
         except FileNotFoundError:
             return []
-        return [Key(**entry) for entry in data.get("keys", [])]
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # no access, or not our file
+            raise IndexWriteError(f"Cannot read the keys in {self.path} ({exc}); "
+                                  "make them again with `search keys create`.") from None
 
     def create(self, name: str = "") -> tuple[Key, str]:
         """A new key, and its secret (the only time it is shown)."""

@@ -278,3 +278,11 @@ def test_a_sources_name_follows_its_live_articles_not_replaced_ones(writable):
     ix.put([Article(f"n{i}", "Harbour", "harbour", "en", source="nos", extra={"source_name": "NOS"}) for i in range(3)])
     ix.put([Article(f"n{i}", "Harbour", "harbour", "en", source="nos", extra={"source_name": "NOS Nieuws"}) for i in range(2)])
     assert client.get("/api/search?q=harbour").get_json()["source_names"] == {"nos": "NOS Nieuws"}
+
+
+def test_a_damaged_keys_file_refuses_writes_with_a_503_that_names_no_path(writable):
+    ix, client, key = writable
+    (ix.path / "keys.json").write_text("{not json")
+    response = client.post("/api/articles", json=NEW, headers=key)
+    assert response.status_code == 503 and str(ix.path) not in response.get_data(as_text=True)
+    assert ix.get("posted-1") is None
