@@ -36,8 +36,6 @@ RETRY_AFTER_SECONDS = 10
 MAX_RECORDS = 10_000
 """Most articles one request may carry (its body is limited in bytes too:
 settings MAX_WRITE_BYTES)."""
-
-
 WRITE_TYPES = ("application/json", "application/x-ndjson", "application/jsonl", "application/json-seq")
 """What a write's body may be labelled: a form (text/plain, form-encoded) that
 another site's page posts is refused without being read."""
@@ -56,7 +54,7 @@ def writer_only() -> None:
 @bp.post("/api/articles")
 def post_articles():
     records = _records()
-    articles: list[tuple[int, Article]] = []
+    articles: list[Article] = []
     errors: list[dict] = []
     seen: set[str] = set()
     for n, record in enumerate(records):
@@ -70,10 +68,10 @@ def post_articles():
             errors.append({"index": n, "id": article.id, "message": "the same id is earlier in this request"})
         else:
             seen.add(article.id)
-            articles.append((n, article))
-    report = _written([article for _, article in articles]) if articles else None
+            articles.append(article)
+    report = _written(articles) if articles else None
     status = 200 if articles or not errors else 400
-    return _answer(report, errors, [article.id for _, article in articles], status)
+    return _answer(report, errors, [article.id for article in articles], status)
 
 
 @bp.put("/api/articles/<path:doc_id>")
