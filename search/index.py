@@ -251,8 +251,7 @@ class Index:
         started = time.monotonic()
         report = IndexReport()
         with self._write_lock(wait):
-            gen, ix = self._live_for_writing()
-            writer = _LazyWriter(ix, 1, lambda phase: None)
+            gen, ix, writer = self._live_for_writing()
             articles = list({article.id: article for article in articles}.values())  # the last of the same id
             with self._committed(writer):
                 existing, seen = _existing(ix, [article.id for article in articles]), {}
@@ -268,11 +267,11 @@ class Index:
     def delete(self, ids: list[str], wait: float = 0.0) -> list[str]:
         """Remove the articles with these ids; the ids that were there."""
         with self._write_lock(wait):
-            gen, ix = self._live_for_writing()
+            gen, ix, writer = self._live_for_writing()
             existing = _existing(ix, ids)
             gone = [doc_id for doc_id in dict.fromkeys(ids) if doc_id in existing]
             if gone:
-                with self._committed(_LazyWriter(ix, 1, lambda phase: None)) as writer:
+                with self._committed(writer):
                     for doc_id in gone:
                         writer.get().delete_by_term("id", doc_id)
                 self._write_meta(gen, fresh=False)
@@ -292,12 +291,14 @@ class Index:
             writer.cancel()
             raise
 
-    def _live_for_writing(self) -> tuple[Path, whoosh.index.Index]:
-        """The live generation, to write into; IndexNotFound without one."""
+    def _live_for_writing(self) -> tuple[Path, whoosh.index.Index, _LazyWriter]:
+        """The live generation, its index, and a writer for a few articles
+        (opened on first use, building here); IndexNotFound without one."""
         self._remove_half_built()
         gen = self._generation()
         self.check_version()
-        return gen, whoosh.index.open_dir(str(gen))
+        ix = whoosh.index.open_dir(str(gen))
+        return gen, ix, _LazyWriter(ix, 1, lambda phase: None)
 
     def update(
         self,

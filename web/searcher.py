@@ -57,9 +57,12 @@ class SearcherCache:
     def search(self, meaning: bool, **params) -> SearchResults:
         """`search.searching.search` with this thread's searcher, and the
         index's vectors when `meaning` is wanted."""
+        def run(searcher: Searcher) -> SearchResults:
+            return search(searcher, vectors=self.index.vectors() if meaning else None, **params)
+
         searcher = self.get()
         try:
-            return search(searcher, vectors=self.index.vectors() if meaning else None, **params)
+            return run(searcher)
         except SearchError:
             raise
         except Exception:
@@ -68,7 +71,7 @@ class SearcherCache:
             # A commit (a write over HTTP, an indexing run) merged away segments
             # whose files this searcher had yet to open: search the new index.
             self._local.checked = -math.inf
-            return search(self.get(), vectors=self.index.vectors() if meaning else None, **params)
+            return run(self.get())
 
 
 def default_workers() -> int:
