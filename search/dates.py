@@ -19,6 +19,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Sequence
+
+import numpy as np
 
 from .errors import BadQuery
 
@@ -241,19 +244,19 @@ def date_tokens(text: str) -> list[str]:
     return [m.group(0) for m in _FILTER.finditer(text)]
 
 
-def by_period(keys: list[str]) -> dict[str, int]:
-    """How many of `keys` fall in each year, month or day, whichever suits
-    their span (more than two years: years; more than two months: months;
-    else days), oldest first; each period as `period` reads it."""
-    keys = [k for k in keys if k]
-    if not keys:
+def by_period(keys: Sequence[str] | np.ndarray) -> dict[str, int]:
+    """How many of `keys` fall in each year, month
+    or day, whichever suits their span (more than two years: years; more
+    than two months: months; else days), oldest first; each period as
+    `period` reads it."""
+    keys = np.asarray(keys, dtype=str)
+    keys = np.sort(keys[keys != ""])
+    if not len(keys):
         return {}
-    months = _months_apart(min(keys), max(keys))
+    months = _months_apart(str(keys[0]), str(keys[-1]))
     width = 4 if months > 24 else 7 if months > 2 else 10
-    counts: dict[str, int] = {}
-    for key in sorted(keys):
-        counts[key[:width]] = counts.get(key[:width], 0) + 1
-    return counts
+    periods, counts = np.unique(keys.astype(f"U{width}"), return_counts=True)
+    return dict(zip(periods.tolist(), counts.tolist()))
 
 
 def _months_apart(first: str, last: str) -> int:
