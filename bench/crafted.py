@@ -37,9 +37,9 @@ sys.path.insert(0, str(REPO))  # measure this checkout, whatever is installed
 from speed import DEFAULT_CORPORA, LANGS, QUERY_TABLE, code_state, machine  # noqa: E402
 
 from search.errors import BadQuery  # noqa: E402
-from search.index import Index  # noqa: E402
+from search.engines.whoosh.index import Index  # noqa: E402
 from search.limits import Limits  # noqa: E402
-from search.searching import search  # noqa: E402
+from search.engines.whoosh.searching import search  # noqa: E402
 
 DEFAULT_WORK = BENCH / "results" / "crafted"
 DEFAULT_OUT = BENCH / "results" / "crafted.json"

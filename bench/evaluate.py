@@ -15,7 +15,7 @@ What it does, per language (ar, de, nl, en):
   B. question-style queries: a body sentence with ~30% of its words dropped,
      one word re-inflected, lowercased;
 - puts all languages' samples into one index, as in production, and compares
-  OURS (`search.searching.search`, every language at once) with a BASELINE
+  OURS (`search.engines.whoosh.searching.search`, every language at once) with a BASELINE
   (stock Whoosh `StemmingAnalyzer`, one field, OR query, BM25F) and with
   SQLite FTS5 (unicode61, bm25) as a reference;
 - compares stemming variants for Arabic and Dutch (one index per variant, that
@@ -56,12 +56,12 @@ from whoosh.analysis import Filter, StemmingAnalyzer  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import OrGroup, QueryParser  # noqa: E402
 
-from search import analysis  # noqa: E402
-from search.analysis import ArabicLightStem, SnowballStem, normalize  # noqa: E402
+from search.engines.whoosh import analysis  # noqa: E402
+from search.engines.whoosh.analysis import ArabicLightStem, SnowballStem, normalize  # noqa: E402
 from search.errors import BadQuery  # noqa: E402
-from search.index import Index  # noqa: E402
+from search.engines.whoosh.index import Index  # noqa: E402
 from search.languages import LANGUAGES  # noqa: E402
-from search.searching import search  # noqa: E402
+from search.engines.whoosh.searching import search  # noqa: E402
 
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 DEFAULT_OUT = REPO / "bench" / "results" / "evaluate.json"

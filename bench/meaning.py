@@ -27,9 +27,9 @@ sys.path.insert(0, str(BENCH.parent))
 
 from search.embedding import embed_query  # noqa: E402
 from search.errors import BadQuery  # noqa: E402
-from search.index import Index  # noqa: E402
-from search.searching import search  # noqa: E402
-from search.vectors import FILE  # noqa: E402
+from search.engines.whoosh.index import Index  # noqa: E402
+from search.engines.whoosh.searching import search  # noqa: E402
+from search.engines.whoosh.vectors import FILE  # noqa: E402
 
 QUESTIONS = 50
 """Questions per language."""

@@ -60,8 +60,8 @@ from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 from whoosh.query import Term  # noqa: E402
 
-from search.index import Index  # noqa: E402
-from search.searching import search  # noqa: E402
+from search.engines.whoosh.index import Index  # noqa: E402
+from search.engines.whoosh.searching import search  # noqa: E402
 
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 DEFAULT_WORK = REPO / "bench" / "results" / "speed"

@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from search.documents import Article  # noqa: E402
-from search.index import Index  # noqa: E402
-from search.searching import search  # noqa: E402
+from search.engines.whoosh.index import Index  # noqa: E402
+from search.engines.whoosh.searching import search  # noqa: E402
 
 QUERIES = ["Regierung", "kabinet", "government", "الحكومة", "Mosul date:2019"]
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import click
 
 from .dates import between
+from .engine import SORTS, Engine, SearchRequest, open_engine
 from .errors import IndexBusy, SearchError
-from .index import Index
 from .keys import Keys
 from .languages import LANGUAGES
 from .limits import Limits
+from .processes import default_workers
 from .results import IndexReport
-from .searching import SORTS, search
 from .terminal import ProgressLine, render
 
 DEFAULT_INDEX = "index"
@@ -34,11 +34,13 @@ install); a wheel does not have them."""
 def index_option(fn):
     return click.option(
         "--index-dir",
+        "--engine",
+        "index_dir",
         envvar="SEARCH_INDEX_DIR",
         default=DEFAULT_INDEX,
         show_default=True,
         type=click.Path(file_okay=False),
-        help="Where the index lives (env SEARCH_INDEX_DIR).",
+        help="Where the index is: a folder, or an OpenSearch index as opensearch+https://host:9200/NAME (env SEARCH_INDEX_DIR).",
     )(fn)
 
 
@@ -91,15 +93,15 @@ def index_command(paths: tuple[Path, ...], index_dir: str, rebuild: bool, worker
     if not any(p.exists() for p in paths):
         raise click.ClickException(f"Nothing to index: {_names(paths)} does not exist. "
                                    "Name the files and folders to index: search index PATH ...")
-    ix = Index(index_dir)
-    report = _update(ix, paths, rebuild=rebuild, workers=workers, embeddings=not no_embeddings, wait=wait,
+    engine = open_engine(index_dir)
+    report = _update(engine, paths, rebuild=rebuild, workers=workers, embeddings=not no_embeddings, wait=wait,
                      bar=sys.stderr.isatty() and not as_json)
     if as_json:
-        click.echo(json.dumps({**report.to_dict(), "index": _totals(ix)}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**report.to_dict(), "index": _totals(engine)}, ensure_ascii=False, indent=2))
     else:
-        _print_report(report, ix)
+        _print_report(report, engine)
     if watch:
-        _watch(ix, paths, watch, workers, embeddings=not no_embeddings)
+        _watch(engine, paths, watch, workers, embeddings=not no_embeddings)
     elif not (report.added or report.updated or report.unchanged or report.removed):
         sys.exit(1)  # nothing could be indexed
 
@@ -115,7 +117,7 @@ def _stop_watching(signum: int, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _watch(ix: Index, paths: tuple[Path, ...], folder: Path, workers: int | None, embeddings: bool) -> None:
+def _watch(engine: Engine, paths: tuple[Path, ...], folder: Path, workers: int | None, embeddings: bool) -> None:
     """Index `paths` again every WATCH_SECONDS until Ctrl+C or SIGTERM,
     reporting the runs that change something (and each skipped file once)."""
     signal.signal(signal.SIGTERM, _stop_watching)  # how service managers stop it; Ctrl+C is SIGINT
@@ -125,17 +127,17 @@ def _watch(ix: Index, paths: tuple[Path, ...], folder: Path, workers: int | None
         while True:
             time.sleep(WATCH_SECONDS)
             try:
-                report = ix.update(paths, workers=workers, wait=WATCH_SECONDS)
+                report = engine.update(paths, workers=workers, wait=WATCH_SECONDS)
             except IndexBusy:
                 continue  # another writer (a write over HTTP, another run): next time
             if report.changed and embeddings:  # only then: looking for missing vectors reads every article's id
-                vectors = ix.embed(workers)  # never busy: it waits for another run's vectors, and writes go on
+                vectors = engine.embed(workers)  # never busy: it waits for another run's vectors, and writes go on
                 report.embedded, report.embedding_seconds = vectors.embedded, vectors.embedding_seconds
             new = [item for item in report.skipped if item not in told]
             told.update(new)
             if report.changed or new:
                 report.skipped = new
-                _print_report(report, ix)
+                _print_report(report, engine)
     except KeyboardInterrupt:
         click.echo("Stopped watching.", err=True)
 
@@ -144,34 +146,34 @@ _PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing
            "done": "Done"}
 
 
-def _update(ix: Index, paths, rebuild: bool = False, workers: int | None = None, embeddings: bool = True,
+def _update(engine: Engine, paths, rebuild: bool = False, workers: int | None = None, embeddings: bool = True,
             wait: float = 0.0, bar: bool = False) -> IndexReport:
-    """ix.update (with embeddings unless told not to), with a progress bar on stderr when `bar`."""
+    """engine.update (with embeddings unless told not to), with a progress bar on stderr when `bar`."""
     if not bar:
-        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings, wait=wait)
+        return engine.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings, wait=wait)
     line = ProgressLine(sys.stderr, shutil.get_terminal_size().columns)
     try:
-        return ix.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings, wait=wait,
+        return engine.update(paths, rebuild=rebuild, workers=workers, embeddings=embeddings, wait=wait,
                          on_progress=lambda p: line.show(_PHASES[p.phase], p.done, p.total))
     finally:
         line.close()
 
 
-def _totals(ix: Index) -> dict | None:
+def _totals(engine: Engine) -> dict | None:
     """What the index holds after a run: articles, and by language (none
     when no index could be built)."""
-    if not ix.exists():
+    if not engine.exists():
         return None
-    stats = ix.stats()
+    stats = engine.stats()
     return {"documents": stats.documents, "languages": stats.languages}
 
 
-def _print_report(report: IndexReport, ix: Index) -> None:
+def _print_report(report: IndexReport, engine: Engine) -> None:
     verb = "Rebuilt" if report.rebuilt else "Updated"
     if not report.changed and not report.rebuilt:
         verb = "Unchanged"
     click.echo(
-        f"{verb} {ix.path}: {report.added} added, {report.updated} updated, "
+        f"{verb} {engine.location}: {report.added} added, {report.updated} updated, "
         f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped."
     )
     # The keywords' own time: vectors, which take longer, have their own line.
@@ -190,7 +192,7 @@ def _print_report(report: IndexReport, ix: Index) -> None:
     if report.embedded:
         click.echo(f"  by meaning:       {_count(report.embedded, 'article')} embedded in "
                    f"{report.embedding_seconds:.1f} s ({report.embedded / max(report.embedding_seconds, 1e-3):,.1f} articles/s)")
-    totals = _totals(ix)
+    totals = _totals(engine)
     if totals:
         click.echo(f"  in the index:     {_by_language(totals['languages'])} ({_count(totals['documents'], 'article')})")
     for path, reason in report.skipped[:20]:
@@ -232,10 +234,9 @@ def query_command(text: str, index_dir: str, lang, source, limit: int, page: int
     lang:xx, source:name, title:word and date:2019-06 (or date:>2019-06-01).
     A query of plain words is also searched by meaning, in every language
     (when the index has vectors)."""
-    ix = Index(index_dir)
-    with ix.searcher() as searcher:
-        results = search(searcher, text, lang=lang, source=source, page=page, per_page=limit,
-                         vectors=None if no_meaning else ix.vectors(), dates=between(date_from, date_to), sort=sort)
+    with open_engine(index_dir) as engine:
+        results = engine.search(SearchRequest(text, lang=lang, source=source, page=page, per_page=limit,
+                                              meaning=not no_meaning, dates=between(date_from, date_to), sort=sort))
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -286,7 +287,18 @@ class _Screen:
             click.echo(" " * len(prefix) + line)
 
 
-@cli.command("serve")
+class _ServeCommand(click.Command):
+    """`search serve --help` ends with every setting of the web service,
+    from its one table (web/settings.py), read when help is asked for."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from web.settings import SETTINGS
+
+        with formatter.section("Settings (environment variables)"):
+            formatter.write_dl([(s.env, f"{s.help} Default: {s.default!r}.") for s in SETTINGS])
+
+
+@cli.command("serve", cls=_ServeCommand)
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="SEARCH_HOST", help="Address to listen on (env SEARCH_HOST).")
 @click.option("--port", default=5000, show_default=True, envvar="SEARCH_PORT", type=click.IntRange(0, 65535), help="Port (env SEARCH_PORT; 0 picks a free one).")
@@ -304,42 +316,39 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, workers: i
     checkout gives a working search at once. With no articles at all it
     refuses to start, unless --allow-empty. Other settings (limits per
     client, timeouts, public URL, trusted hosts and proxies) come from
-    SEARCH_* environment variables, listed in web/settings.py and in the
-    README's section on the web service.
+    the SEARCH_* environment variables listed below.
     """
     from web import create_app
-    from web.searcher import default_workers
     from web.server import serve
 
-    ix = Index(index_dir)
+    engine = open_engine(index_dir)
     paths = seed_paths or tuple(Path(p) for p in DEFAULT_PATHS)
-    if not ix.exists() and any(p.exists() for p in paths):
-        click.echo(f"No index at {ix.path} yet: indexing {_names(paths)} first.", err=True)
-        _print_report(_update(ix, paths, bar=sys.stderr.isatty()), ix)
+    if not engine.exists() and any(p.exists() for p in paths):
+        click.echo(f"No index at {engine.location} yet: indexing {_names(paths)} first.", err=True)
+        _print_report(_update(engine, paths, bar=sys.stderr.isatty()), engine)
     if allow_empty:
-        ix.create()
+        engine.create()
     else:
-        _refuse_to_serve_nothing(ix, paths)
-    ix.check_version()
+        _refuse_to_serve_nothing(engine, paths)
     app = create_app({"INDEX_DIR": index_dir, "WORKERS": default_workers() if workers is None else workers})
     serve(app, host, port, threads,
           announce=lambda urls: click.echo(f"Serving on {' and '.join(u + '/' for u in urls)} (Ctrl+C to stop)", err=True))
 
 
-def _refuse_to_serve_nothing(ix: Index, seeds: tuple[Path, ...]) -> None:
+def _refuse_to_serve_nothing(engine: Engine, seeds: tuple[Path, ...]) -> None:
     """Stop, saying what to do, when there are no articles to serve: a new
     user who runs `search serve` in the wrong folder should not get a silent
     empty search page."""
-    if ix.exists():
-        if ix.stats().documents:
+    if engine.exists():
+        if engine.stats().documents:
             return
-        problem = f"The index at {ix.path} holds no articles"
+        problem = f"The index at {engine.location} holds no articles"
     elif not any(p.exists() for p in seeds):
-        problem = f"No index at {ix.path}, and no {_names(seeds)} to build one from"
+        problem = f"No index at {engine.location}, and no {_names(seeds)} to build one from"
     else:
-        problem = f"No index at {ix.path}: nothing could be indexed from {_names(seeds)}"
-    serve = "search serve" + ("" if ix.path == Path(DEFAULT_INDEX).absolute() else f" --index-dir {ix.path}")
-    fixes = [f"  build one:              search index PATH --index-dir {ix.path}"]
+        problem = f"No index at {engine.location}: nothing could be indexed from {_names(seeds)}"
+    serve = "search serve" + ("" if engine.location == str(Path(DEFAULT_INDEX).absolute()) else f" --index-dir {engine.location}")
+    fixes = [f"  build one:              search index PATH --index-dir {engine.location}"]
     if BUNDLED_SEEDS.is_dir() and BUNDLED_SEEDS not in (p.resolve() for p in seeds):
         fixes.append(f"  serve the sample ones:  {serve} --seeds {BUNDLED_SEEDS}")
     fixes.append(f"  or start empty:         {serve} --allow-empty  (articles indexed later are found at once)")
@@ -357,7 +366,7 @@ def _names(paths) -> str:
 @reports_errors
 def stats_command(index_dir: str, as_json: bool) -> None:
     """Show what the index holds."""
-    stats = Index(index_dir).stats()
+    stats = open_engine(index_dir).stats()
     if as_json:
         click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
         return

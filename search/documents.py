@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
+from .errors import UnknownLanguage
 from .feeds import FORMATS as FEEDS
+from .languages import NEUTRAL, detect, resolve
 from .records import BadRecord, Unreadable, records
 
 FORMATS = (".txt", ".md", ".json", ".jsonl", ".ndjson", *FEEDS)
@@ -389,3 +391,15 @@ def _clean(text: str) -> str:
     except UnicodeEncodeError:
         return _SURROGATE.sub("\ufffd", text)
     return text
+
+
+def article_language(article: Article) -> str:
+    """The record's language when it names one of ours, NEUTRAL when it names
+    another, and the detected language when it names none."""
+    if article.lang:
+        try:
+            code = resolve(article.lang)
+        except UnknownLanguage:
+            return NEUTRAL
+        return code
+    return detect(f"{article.title}\n{article.body}")

@@ -46,3 +46,9 @@ class SearchTimeout(BadQuery):
     """A search ran past its deadline and was stopped (too costly as asked)."""
 
     code = "search_timeout"
+
+
+class EngineUnavailable(SearchError):
+    """The engine cannot answer now (restarting, a worker lost, a cluster
+    unreachable): try again in a moment."""
+    code = "unavailable"

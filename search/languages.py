@@ -45,7 +45,7 @@ LANGUAGES: dict[str, Language] = {
 mistyped `--lang xx` quietly searched the few neutral articles and found
 nothing, where an unknown language should be an error. Records naming a
 language not listed here are indexed as NEUTRAL all the same (see
-index.article_language)."""
+documents.article_language)."""
 
 ANALYZED = tuple(code for code in LANGUAGES if code != NEUTRAL)
 """The languages with an analyzer of their own (all but the neutral one)."""

@@ -1,6 +1,6 @@
 """Worker processes: how many to start, and making sure none outlives its parent.
 
-Indexing (segments.py) and the web server (web/searcher.py) both hand their
+Indexing (segments.py) and searching (engines/whoosh/workers.py) both hand their
 Python computing to one worker process per core, since threads of one process
 compute one at a time.
 """
@@ -32,3 +32,10 @@ def die_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:  # the parent died before the request
         os._exit(1)
+
+
+def default_workers() -> int:
+    """Search processes to start: one per core; none on a single core, where
+    one would only add the cost of handing searches over."""
+    cores = worker_count()
+    return cores if cores > 1 else 0

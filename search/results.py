@@ -57,13 +57,20 @@ class SearchResults:
     suggestion: str | None = None
     source_names: dict[str, str] = field(default_factory=dict)
     """The name to show for each source of the source facet (see sources.py)."""
+    worker_seconds: float = 0.0
+    """Computing time the search took outside the calling thread (a worker
+    process, a cluster): what a client's time budget is charged besides the
+    request's own."""
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The results as shown to readers and programs (without their cost)."""
+        data = asdict(self)
+        del data["worker_seconds"]
+        return data
 
 
 @dataclass

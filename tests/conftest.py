@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from search.index import Index
+from search.engines.whoosh.index import Index
 from web.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +195,49 @@ def live_server(web_index):
     server = LiveServer(web_index.path)
     yield server
     server.stop()
+
+
+OPENSEARCH_CLUSTER = ROOT / "tests" / "opensearch" / "cluster"
+
+
+@pytest.fixture(scope="session")
+def opensearch(tmp_path_factory) -> dict:
+    """A real 2-node OpenSearch cluster (tests/opensearch): the one at
+    SEARCH_TEST_OPENSEARCH when that is an address (.ci/run starts one),
+    else one started here for the session. Without Java and Maven its tests
+    are skipped, unless SEARCH_TEST_OPENSEARCH=required (CI), where that
+    fails them."""
+    given = os.environ.get("SEARCH_TEST_OPENSEARCH", "")
+    if given.startswith("http"):
+        yield {"urls": given.split(","), "dir": None}
+        return
+    if not (shutil.which("java") and shutil.which("mvn")):
+        if given == "required":
+            pytest.fail("SEARCH_TEST_OPENSEARCH=required, but java or mvn is missing")
+        pytest.skip("OpenSearch tests need Java 17 and Maven (tests/opensearch)")
+    folder = tmp_path_factory.mktemp("opensearch")
+    base = free_port_pair()
+    subprocess.run([OPENSEARCH_CLUSTER, "start", "2", str(base), folder], check=True, timeout=900,
+                   stdout=subprocess.DEVNULL)
+    try:
+        yield {"urls": [f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}"], "dir": folder}
+    finally:
+        subprocess.run([OPENSEARCH_CLUSTER, "stop", folder], timeout=120, stdout=subprocess.DEVNULL)
+
+
+def free_port_pair() -> int:
+    """A base port whose HTTP ports (base, base+1) and transport ports
+    (base+100, base+101) are free, as tests/opensearch/cluster uses them."""
+    import random
+    import socket
+
+    for _ in range(50):
+        base = random.randrange(20000, 30000)
+        try:
+            for port in (base, base + 1, base + 100, base + 101):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free ports for an OpenSearch cluster")

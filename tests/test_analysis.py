@@ -5,7 +5,7 @@ import pickle
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from search.analysis import analyzer_for, exact_analyzer, fold_number, word_terms, words
+from search.engines.whoosh.analysis import analyzer_for, exact_analyzer, fold_number, word_terms, words
 from search.languages import LANGUAGES
 
 from .conftest import SEEDS

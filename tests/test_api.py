@@ -176,6 +176,20 @@ def test_every_setting_is_in_the_readme():
     assert [s.env for s in SETTINGS if f"| `{s.env}` |" not in readme] == []
 
 
+def test_every_setting_is_in_serve_help_and_the_api_states_the_limits_it_is_served_with(web_index):
+    from web.settings import SETTINGS
+
+    from .conftest import search_command
+
+    shown = search_command("serve", "--help").stdout
+    assert [s.env for s in SETTINGS if s.env not in shown] == []
+    app = create_app({"INDEX_DIR": str(web_index.path), "MAX_PER_PAGE": 20, "MAX_QUERY_CHARS": 300})
+    spec = app.test_client().get("/openapi.json").get_json()
+    params = {p["name"]: p["schema"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert params["per_page"]["maximum"] == 20 and params["q"]["maxLength"] == 300
+    assert app.test_client().get("/api/search?q=Irak&per_page=21").status_code == 400
+
+
 def test_a_language_may_be_named_as_in_the_cli_and_the_query_syntax(client):
     by_code = client.get("/api/search?q=Truppen&lang=de").get_json()
     assert by_code["total"] == 2

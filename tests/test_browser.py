@@ -233,7 +233,7 @@ def dated_server(tmp_path_factory):
     """The dated articles of test_dates.py, served."""
     from .conftest import LiveServer, write_jsonl
     from .test_dates import DATED
-    from search.index import Index
+    from search.engines.whoosh.index import Index
 
     folder = tmp_path_factory.mktemp("dated-web")
     write_jsonl(folder / "dated.jsonl", DATED)

@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from search.index import Index
+from search.engines.whoosh.index import Index
 
 from .conftest import CORPORA, UNLIMITED
 

@@ -11,8 +11,8 @@ import pytest
 from search.dates import between, by_period, date_filters, parse
 from search.errors import BadQuery
 from search.sources import clean_name
-from search.index import Index
-from search.searching import search
+from search.engines.whoosh.index import Index
+from search.engines.whoosh.searching import search
 
 from .conftest import UNLIMITED, search_command, write_jsonl
 

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from search.index import Index
-from search.searching import search
+from search.engines.whoosh.index import Index
+from search.engines.whoosh.searching import search
 
 from .conftest import ROOT, UNLIMITED_ENV
 

@@ -8,10 +8,10 @@ import time
 
 from hypothesis import given, settings, strategies as st
 
-from search.highlight import SCAN_CHARS, _best_window, scanned, snippet
-from search.index import Index
+from search.engines.whoosh.highlight import SCAN_CHARS, _best_window, scanned, snippet
+from search.engines.whoosh.index import Index
 from search.limits import Deadline
-from search.searching import search
+from search.engines.whoosh.searching import search
 
 from .conftest import write_jsonl
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from search.documents import Article, FileRead, Skipped, read_articles
 from search.errors import BadQuery, QueryTooLong
-from search.index import Index
+from search.engines.whoosh.index import Index
 from search.limits import Limits
-from search.searching import search
+from search.engines.whoosh.searching import search
 
 from .conftest import HUGE_PHRASE, XSS_ARTICLE, LiveServer, write_jsonl
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from search.records import MAX_FILE_BYTES
-from search.index import Index
-from search.searching import search
+from search.engines.whoosh.index import Index
+from search.engines.whoosh.searching import search
 from web import create_app
 
 from .conftest import ROOT, search_command, write_jsonl
@@ -226,7 +226,7 @@ def unprivileged():
         prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     else:
         pytest.skip("running as root without setpriv: permissions cannot be tested")
-    probe = subprocess.run([*prefix, sys.executable, "-c", "import search.index"], cwd=ROOT, capture_output=True)
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import search.engines.whoosh.index"], cwd=ROOT, capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"the unprivileged user cannot run the project here: {probe.stderr[-200:]!r}")
     folder = Path(tempfile.mkdtemp(prefix="search-perm-"))

@@ -13,11 +13,12 @@ from itertools import groupby
 import pytest
 import whoosh.index
 
-from search import documents, segments
-from search import index as index_module
+from search import documents
+from search.engines.whoosh import segments
+from search.engines.whoosh import index as index_module
 from search.errors import IndexBusy, IndexNotFound, IndexOutdated
-from search.index import Index, Progress, _prepared, _published_key, build_schema
-from search.searching import search
+from search.engines.whoosh.index import Index, Progress, _prepared, _published_key, build_schema
+from search.engines.whoosh.searching import search
 
 from .conftest import SEEDS, index_command, write_jsonl
 
@@ -87,7 +88,7 @@ def test_rebuild_swaps_in_a_complete_index_and_an_interrupted_one_leaves_the_old
         raise KeyboardInterrupt
 
     original = documents.read_articles
-    monkeypatch.setattr("search.index.read_articles", explode)
+    monkeypatch.setattr("search.engines.whoosh.index.read_articles", explode)
     with pytest.raises(KeyboardInterrupt):
         ix.update([articles_dir], rebuild=True)
     monkeypatch.undo()

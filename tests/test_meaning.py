@@ -15,9 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from search.index import Index
-from search.searching import search
-from search.vectors import FILE
+from search.engines.whoosh.index import Index
+from search.engines.whoosh.searching import search
+from search.engines.whoosh.vectors import FILE
 
 from .conftest import SEEDS, search_command, write_jsonl
 
@@ -398,7 +398,7 @@ def test_counterparts_kept_from_the_last_save_are_those_a_full_comparison_finds(
     save's: after articles are added (one in a language new to the index),
     changed and removed, every article's nearest in each other language is
     the one comparing every pair finds, and they survive a save and load."""
-    from search.vectors import LINK_BLOCK, Key, Vectors, joined, linked, load
+    from search.engines.whoosh.vectors import LINK_BLOCK, Key, Vectors, joined, linked, load
 
     rng = np.random.default_rng(7)
 
@@ -428,8 +428,8 @@ def test_counterparts_kept_from_the_last_save_are_those_a_full_comparison_finds(
 
 
 def test_a_scan_in_parts_is_the_whole_product(monkeypatch):
-    from search import vectors
-    from search.vectors import SCAN_PART, scan
+    from search.engines.whoosh import vectors
+    from search.engines.whoosh.vectors import SCAN_PART, scan
 
     monkeypatch.setattr(vectors, "SCAN_THREADS", 3)  # in parts even on a one-core machine
     rng = np.random.default_rng(1)

@@ -4,7 +4,7 @@ from itertools import product
 
 from hypothesis import given, settings, strategies as st
 
-from search.phrases import occurrences
+from search.engines.whoosh.phrases import occurrences
 
 positions = st.lists(st.integers(0, 30), min_size=0, max_size=6, unique=True).map(sorted)
 

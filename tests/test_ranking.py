@@ -7,12 +7,12 @@ import whoosh.index
 from hypothesis import given, settings, strategies as st
 from whoosh import query as wq
 
-from search.index import INDEXED_LANGUAGES, build_schema
-from search.query import parse
+from search.engines.whoosh.index import INDEXED_LANGUAGES, build_schema
+from search.engines.whoosh.query import parse
 from search.errors import SearchTimeout
 from search.limits import Deadline
-from search.proximity import closeness
-from search.ranking import PROXIMITY_DOCS, LanguageBM25F, Proximity, score_all
+from search.engines.whoosh.proximity import closeness
+from search.engines.whoosh.ranking import PROXIMITY_DOCS, LanguageBM25F, Proximity, score_all
 
 ARTICLES = [
     ("de", "Truppen verlassen den Irak", "Die amerikanischen Truppen verlassen den Irak. Die Soldaten gehen nach Hause."),
@@ -162,8 +162,8 @@ def test_proximity_bonus_is_its_definition(wordy):
 
 
 def test_words_standing_together_rank_first_the_phrase_before_all(tmp_path):
-    from search.index import Index
-    from search.searching import search
+    from search.engines.whoosh.index import Index
+    from search.engines.whoosh.searching import search
 
     from .conftest import write_jsonl
 

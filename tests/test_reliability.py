@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from search.index import INDEX_FORMAT, Index
-from search.searching import search
+from search.engines.whoosh.index import INDEX_FORMAT, Index
+from search.engines.whoosh.searching import search
 
 from .conftest import SEEDS, search_command, write_jsonl
 

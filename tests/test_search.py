@@ -2,12 +2,12 @@
 
 import pytest
 
-from search.analysis import analyzer_for
+from search.engines.whoosh.analysis import analyzer_for
 from search.errors import BadQuery, SearchTimeout
-from search.highlight import Wanted, WordFinder
-from search.index import Index
+from search.engines.whoosh.highlight import Wanted, WordFinder
+from search.engines.whoosh.index import Index
 from search.limits import Limits
-from search.searching import search, terms_of
+from search.engines.whoosh.searching import search, terms_of
 
 from .conftest import write_jsonl
 

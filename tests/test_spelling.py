@@ -7,7 +7,7 @@ import time
 
 from hypothesis import given, settings, strategies as st
 
-from search.spelling import COMMON_FROM, SpellingTable, completions, respellings, within, write_table
+from search.engines.whoosh.spelling import COMMON_FROM, SpellingTable, completions, respellings, within, write_table
 
 
 def distance(a: str, b: str) -> int:

@@ -72,7 +72,7 @@ def test_unknown_url_parameters_do_not_reach_links(client):
 
 
 def test_ids_with_slashes_and_dot_segments_link_to_their_article(tmp_path):
-    from search.index import Index
+    from search.engines.whoosh.index import Index
     from web import create_app
 
     from .conftest import write_jsonl

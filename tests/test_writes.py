@@ -17,7 +17,7 @@ import pytest
 
 import web.writes
 from search.documents import Article
-from search.index import Index
+from search.engines.whoosh.index import Index
 from search.keys import Keys
 
 from .conftest import ROOT, SEEDS, UNLIMITED, LiveServer, search_command, write_jsonl

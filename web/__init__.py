@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import access, api, errors, limits, searcher, security, views, writes
+from . import access, api, engine, errors, limits, security, views, writes
 from .settings import from_environment
 
 
@@ -22,7 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_WRITE_BYTES"])  # the largest; security.py limits the others
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    searcher.init_app(app)
+    engine.init_app(app)
     security.init_app(app)
     access.init_app(app)
     limits.init_app(app)

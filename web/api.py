@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from search.errors import SearchError
-from search.index import article_by_id
 
 from . import openapi
 from .data import related_articles, search_data
-from .errors import RequestError, from_library
-from .searcher import get_index, get_searcher
+from search.engine import Related
+
+from .engine import get_engine
+from .errors import RequestError
 from .security import public_url
 
 bp = Blueprint("api", __name__)
@@ -28,7 +28,7 @@ def search_api():
 
 @bp.get("/api/articles/<path:doc_id>")
 def article_api(doc_id: str):
-    article = article_by_id(get_searcher(), doc_id)
+    article = get_engine().article(doc_id)
     if article is None:
         raise RequestError(f"No article with id {doc_id!r}.", "not_found", 404)
     return jsonify(article.to_dict())
@@ -37,27 +37,23 @@ def article_api(doc_id: str):
 @bp.get("/api/articles/<path:doc_id>/related")
 def related_api(doc_id: str):
     """The same story in the other languages, and the articles nearest in meaning."""
-    if article_by_id(get_searcher(), doc_id) is None:
+    if get_engine().article(doc_id) is None:
         raise RequestError(f"No article with id {doc_id!r}.", "not_found", 404)
     found = related_articles(doc_id)
-    data = {"counterparts": [], "related": []} if found is None else found
-    return jsonify({"id": doc_id, "by_meaning": found is not None,
-                    **{key: [asdict(c) for c in value] for key, value in data.items()}})
+    return jsonify({"id": doc_id, "by_meaning": found is not None, **asdict(found or Related())})
 
 
 @bp.get("/openapi.json")
 def openapi_document():
-    return jsonify(openapi.document(public_url()))
+    return jsonify(openapi.document(public_url(), current_app.config))
 
 
 @bp.get("/healthz")
 def health():
     """For monitoring: 200 with the document count while the index answers."""
-    try:
-        documents = get_searcher().doc_count()
-        generation = get_index().generation_name()
-    except SearchError as exc:
-        response = jsonify({"status": "unavailable", "message": from_library(exc).message})
+    health = get_engine().health()
+    if not health.ok:
+        response = jsonify({"status": "unavailable", "message": "The search index is not available right now; please try again later."})
         response.status_code = 503
         return response
-    return jsonify({"status": "ok", "documents": documents, "generation": generation})
+    return jsonify({"status": "ok", "documents": health.documents, "generation": health.detail})

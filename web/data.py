@@ -5,18 +5,17 @@ from __future__ import annotations
 import time
 from typing import Mapping
 
-from flask import current_app
+from flask import current_app, g
 
 from search.dates import between
 from search.errors import SearchError, UnknownLanguage
 from search.languages import resolve
-from search.limits import Deadline, Limits
-from search.meaning import related
-from search.results import Counterpart, SearchResults
-from search.searching import SORTS
+from search.engine import SORTS, Related, SearchRequest
+from search.limits import Deadline
+from search.results import SearchResults
 
 from .errors import RequestError, from_library
-from .searcher import get_index, get_searcher, run_search
+from .engine import get_engine
 
 
 def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
@@ -33,14 +32,7 @@ def _int(args: Mapping[str, str], name: str, default: int, low: int, high: int |
     return value
 
 
-def limits() -> Limits:
-    """The app's limits on a search (see web/settings.py)."""
-    config = current_app.config
-    return Limits(query_chars=config["MAX_QUERY_CHARS"], per_page=config["MAX_PER_PAGE"],
-                  depth=config["MAX_DEPTH"], seconds=config["SEARCH_SECONDS"])
-
-
-def search_request(args: Mapping[str, str]) -> dict:
+def search_request(args: Mapping[str, str]) -> SearchRequest:
     """Validated search parameters from a query string (the query itself is
     checked by the library, after normalization)."""
     config = current_app.config
@@ -61,36 +53,38 @@ def search_request(args: Mapping[str, str]) -> dict:
         dates = between(args.get("from", "").strip() or None, args.get("to", "").strip() or None)
     except SearchError as exc:
         raise RequestError(f"from and to: {from_library(exc).message}", "bad_date") from None
-    return {
-        "text": q,
-        "lang": lang,
-        "source": args.get("source", "").strip() or None,
-        "page": page,
-        "per_page": per_page,
-        "limits": limits(),
-        "typing": args.get("typing", "").strip().lower() in ("1", "true", "yes"),
-        "collapse": args.get("collapse", "").strip().lower() not in ("0", "false", "no"),
-        "dates": dates,
-        "sort": sort,
-    }
+    return SearchRequest(
+        text=q,
+        lang=lang,
+        source=args.get("source", "").strip() or None,
+        page=page,
+        per_page=per_page,
+        typing=args.get("typing", "").strip().lower() in ("1", "true", "yes"),
+        collapse=args.get("collapse", "").strip().lower() not in ("0", "false", "no"),
+        dates=dates,
+        sort=sort,
+        meaning=bool(config["MEANING"]),
+    )
 
 
 def search_data(args: Mapping[str, str]) -> tuple[SearchResults, float]:
-    """Run a search; returns the results and the time taken in milliseconds."""
-    params = search_request(args)
+    """Run a search; returns the results and the time taken in milliseconds.
+    Computing done elsewhere (a worker process, a cluster) is added to
+    `g.search_seconds`, which the time budget charges (limits.py) besides
+    this thread's own."""
+    request = search_request(args)
+    engine = get_engine()
     started = time.perf_counter()
     try:  # one deadline for the whole search, wherever it runs
-        results = run_search(**params, deadline=Deadline(params["limits"].seconds))
+        results = engine.search(request, Deadline(engine.limits.seconds))
     except SearchError as exc:
         raise from_library(exc) from None
+    g.search_seconds = g.get("search_seconds", 0.0) + results.worker_seconds
     return results, round((time.perf_counter() - started) * 1000, 1)
 
 
-def related_articles(doc_id: str) -> dict[str, list[Counterpart]] | None:
+def related_articles(doc_id: str) -> Related | None:
     """An article's counterparts in other languages and its nearest articles
-    in meaning (search.meaning.related); None when search by meaning is off
-    or the article has no vector yet."""
-    if not current_app.config["MEANING"]:
-        return None
-    vectors = get_index().vectors()
-    return related(get_searcher(), vectors, doc_id) if vectors is not None else None
+    in meaning; None when search by meaning is off or the article has no
+    vector yet."""
+    return get_engine().related(doc_id) if current_app.config["MEANING"] else None

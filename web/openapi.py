@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
+from search.engine import SORTS
 from search.languages import LANGUAGES
-from search.searching import SORTS
 
 _STRING = {"type": "string"}
 _ARTICLE_FIELDS = {
@@ -162,7 +164,9 @@ ERRORS = {"400": _json("Error", "The request cannot be answered (the message say
           "503": _json("Error", "The index is unavailable.")}
 
 
-def document(server_url: str) -> dict:
+def document(server_url: str, config: Mapping[str, Any]) -> dict:
+    """The description of the API as served with `config` (web/settings.py):
+    its limits are the service's own."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -176,15 +180,17 @@ def document(server_url: str) -> dict:
                 "get": {
                     "summary": "Search articles in every language at once",
                     "parameters": [
-                        _param("q", 'The query: words, "phrases", AND/OR/NOT, -word, word*, lang:xx, source:name, title:word, date:2019-06, date:>2019-06-01, date:2019-06-01..2019-06-30.', {"type": "string", "minLength": 1, "maxLength": 500}, True),
+                        _param("q", 'The query: words, "phrases", AND/OR/NOT, -word, word*, lang:xx, source:name, title:word, date:2019-06, date:>2019-06-01, date:2019-06-01..2019-06-30.', {"type": "string", "minLength": 1, "maxLength": config["MAX_QUERY_CHARS"]}, True),
                         _param("lang", "Only articles in this language.", {"type": "string", "enum": list(LANGUAGES)}),
                         _param("source", "Only articles from this source (any case).", _STRING),
                         _param("from", "Only articles published from this year, month or day (UTC): 2019, 2019-06, 2019-06-01.", _DATE),
                         _param("to", "Only articles published up to the end of this year, month or day (UTC).", _DATE),
                         _param("sort", "relevance (best match first) or newest (latest first, undated articles last).",
                                {"type": "string", "enum": list(SORTS), "default": SORTS[0]}),
-                        _param("page", "Page number.", {"type": "integer", "minimum": 1, "default": 1}),
-                        _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}),
+                        _param("page", f"Page number; no page may start past the {config['MAX_DEPTH']:,}th result.",
+                               {"type": "integer", "minimum": 1, "default": 1}),
+                        _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": config["MAX_PER_PAGE"],
+                                                                  "default": config["PER_PAGE"]}),
                         _param("collapse", "0 to show near-duplicates (the same story republished in one language) as results of their own; by default each is folded into the first of them and counted once.",
                                {"type": "string", "enum": ["0", "1", "true", "false"]}),
                         _param("typing", "1 while the reader is still typing (results as you type): a last word not followed by a space also stands for the most frequent words it begins, and gets no spelling suggestion.",

@@ -41,7 +41,6 @@ from waitress.task import ThreadedTaskDispatcher
 from search.errors import SearchError
 
 from .limits import client_of
-from .searcher import start_workers, stop_workers
 from .security import trust_host
 
 GRACE_SECONDS = 2.0
@@ -239,7 +238,7 @@ class Service:
         """Start the search workers, serve until SIGTERM or Ctrl+C, then stop."""
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            start_workers(self.app)
+            self.app.extensions["engine"].start()
             announce(self.urls)
             while not self.servers[0].stopping:
                 wasyncore.loop(timeout=LOOP_SECONDS, map=self.map, use_poll=True, count=1)
@@ -267,7 +266,7 @@ class Service:
                     channel.handle_close()
             channels = [c for c in channels if c.connected]
             wasyncore.loop(timeout=0.05, map=self.map, use_poll=True, count=1)
-        stop_workers(self.app)
+        self.app.extensions["engine"].close()
         self.dispatcher.shutdown(timeout=0.2)
         wasyncore.close_all(self.map)
 

@@ -23,7 +23,8 @@ class Setting(NamedTuple):
 
 
 SETTINGS = (
-    Setting("INDEX_DIR", "index", "SEARCH_INDEX_DIR", "Folder of the search index."),
+    Setting("INDEX_DIR", "index", "SEARCH_INDEX_DIR", "Where the index is: a folder (Whoosh), or an OpenSearch cluster and index as opensearch+https://host:9200/articles."),
+    Setting("KEYS_DIR", "", "SEARCH_KEYS_DIR", "Folder of the keys that allow writes (search keys create); empty: the index folder (with OpenSearch: ./keys)."),
     Setting("CORS_ORIGINS", "*", "SEARCH_CORS_ORIGINS", "Origins allowed to call the API: * or a comma-separated list."),
     Setting("PER_PAGE", 10, "SEARCH_PER_PAGE", "Results per page unless a request asks otherwise."),
     Setting("MAX_PER_PAGE", _LIMITS.per_page, "SEARCH_MAX_PER_PAGE", _HELP["per_page"]),

@@ -9,14 +9,12 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 
 from search.dates import parse as parse_date
 from search.errors import UnknownLanguage
-from search.index import article_by_id
 from search.languages import LANGUAGES, resolve
-from search.searching import mark_article, source_names
 from search.sources import clean_name
 
-from .data import limits, related_articles, search_data
+from .data import related_articles, search_data
 from .errors import RequestError
-from .searcher import get_searcher
+from .engine import get_engine
 from .security import public_url
 
 bp = Blueprint("views", __name__)
@@ -109,14 +107,15 @@ def _language(name: str) -> str:
 
 @bp.get("/articles/<path:doc_id>")
 def article_page(doc_id: str):
-    article = article_by_id(get_searcher(), doc_id)
+    engine = get_engine()
+    article = engine.article(doc_id)
     if article is None:
         abort(404, f"No article with id {doc_id!r}.")
     query = request.args.get("q", "")
-    title_html, body_html = mark_article(article, query, limits())
+    title_html, body_html = engine.marked(article, query)
     return render_template("views/article.html", article=article, query=query, related=related_articles(doc_id),
                            title_html=title_html, paragraphs=[p for p in body_html.split("\n") if p.strip()],
-                           source_label=source_names(get_searcher()).get(article.source, article.source),
+                           source_label=engine.source_names().get(article.source, article.source),
                            published=parse_date(article.date))
 
 

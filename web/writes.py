@@ -25,7 +25,7 @@ from search.errors import IndexBusy
 
 from .access import require_key
 from .errors import RequestError
-from .searcher import get_index
+from .engine import get_engine
 
 bp = Blueprint("writes", __name__)
 
@@ -93,7 +93,7 @@ def put_article(doc_id: str):
 @bp.delete("/api/articles/<path:doc_id>")
 def delete_article(doc_id: str):
     try:
-        gone = get_index().delete([doc_id], wait=WRITE_WAIT_SECONDS)
+        gone = get_engine().delete([doc_id], wait=WRITE_WAIT_SECONDS)
     except IndexBusy:
         raise _busy() from None
     if not gone:
@@ -126,7 +126,7 @@ def _records() -> list:
 
 def _written(articles: list[Article]):
     try:
-        return get_index().put(articles, wait=WRITE_WAIT_SECONDS)
+        return get_engine().put(articles, wait=WRITE_WAIT_SECONDS)
     except IndexBusy:
         raise _busy() from None
 

@@ -18,7 +18,7 @@ from html import escape
 from typing import Callable, Collection
 
 from .analysis import TOKEN_PATTERN
-from .limits import Deadline
+from ...limits import Deadline
 from .phrases import occurrences
 
 Span = tuple[int, int]

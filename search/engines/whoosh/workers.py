@@ -1,7 +1,7 @@
-"""Searchers for the web app: one per thread, kept open between requests and
-reopened when the index changes, so new articles appear without a restart
-and no request sees a half-written index; and worker processes that run the
-searches themselves, which stop the moment the server does."""
+"""Searchers: one per thread, kept open between searches and reopened when
+the index changes, so new articles appear without a restart and no search
+sees a half-written index; and worker processes that run the searches
+themselves, which stop the moment the server does."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ import time
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from flask import Flask, current_app, g
-from werkzeug.exceptions import ServiceUnavailable
 from whoosh.searching import Searcher
 
-from search.errors import SearchError
-from search.index import Index
-from search.results import SearchResults
-from search.searching import search
-from search.processes import die_with_parent, worker_count
+from ...engine import SearchRequest
+from ...errors import EngineUnavailable, SearchError
+from ...limits import Deadline, Limits
+from ...processes import die_with_parent
+from ...results import SearchResults
+from .index import Index
+from .searching import search
 
 
 class SearcherCache:
@@ -54,11 +54,13 @@ class SearcherCache:
         local.searcher, local.generation, local.checked = fresh, generation, now
         return fresh
 
-    def search(self, meaning: bool, **params) -> SearchResults:
-        """`search.searching.search` with this thread's searcher, and the
-        index's vectors when `meaning` is wanted."""
+    def search(self, request: SearchRequest, limits: Limits, deadline: Deadline) -> SearchResults:
+        """The request's results with this thread's searcher."""
         def run(searcher: Searcher) -> SearchResults:
-            return search(searcher, vectors=self.index.vectors() if meaning else None, **params)
+            return search(searcher, request.text, lang=request.lang, source=request.source, page=request.page,
+                          per_page=request.per_page, snippets=request.snippets, limits=limits, deadline=deadline,
+                          typing=request.typing, vectors=self.index.vectors() if request.meaning else None,
+                          collapse=request.collapse, dates=request.dates, sort=request.sort)
 
         searcher = self.get()
         try:
@@ -73,12 +75,12 @@ class SearcherCache:
             self._local.checked = -math.inf
             return run(self.get())
 
-
-def default_workers() -> int:
-    """One search process per core; none on a single core, where one would
-    only add the cost of handing searches over."""
-    cores = worker_count()
-    return cores if cores > 1 else 0
+    def close(self) -> None:
+        """Close this thread's searcher (the next search opens another)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+            self._local.searcher = None
 
 
 class SearchPool:
@@ -102,15 +104,16 @@ class SearchPool:
         self._executor: ProcessPoolExecutor | None = None
         self._stopped = False
 
-    def search(self, **params) -> tuple[SearchResults | SearchError, float]:
-        """The results (or the error that stopped the search), and the seconds
-        of computing the search took in its worker."""
+    def search(self, *args) -> tuple[SearchResults | SearchError, float]:
+        """The results of SearcherCache.search(*args) in a worker (or the
+        error that stopped the search), and the seconds of computing the
+        search took there."""
         executor = self._get_executor()
         try:
-            return executor.submit(_search, **params).result()
+            return executor.submit(_search, *args).result()
         except BrokenProcessPool:  # a worker died (killed, out of memory...): start new ones, once
             self._replace(executor)
-            return self._get_executor().submit(_search, **params).result()
+            return self._get_executor().submit(_search, *args).result()
         except CancelledError:  # only stop() cancels
             raise self._stopping() from None
 
@@ -156,8 +159,8 @@ class SearchPool:
         broken.shutdown(wait=False)
 
     @staticmethod
-    def _stopping() -> ServiceUnavailable:
-        return ServiceUnavailable("The service is restarting; please try again in a moment.")
+    def _stopping() -> EngineUnavailable:
+        return EngineUnavailable("The service is restarting; please try again in a moment.")
 
 
 _worker_searchers: SearcherCache | None = None
@@ -175,7 +178,7 @@ def _open_searcher() -> None:
     _worker_searchers.get()
 
 
-def _search(meaning: bool, **params) -> tuple[SearchResults | SearchError, float]:
+def _search(*args) -> tuple[SearchResults | SearchError, float]:
     """The results (or the error that stopped the search) and their cost:
     this worker's computing time, which does not include the time the search
     waited for a free worker. A search stopped at its deadline cost the most
@@ -184,51 +187,7 @@ def _search(meaning: bool, **params) -> tuple[SearchResults | SearchError, float
     a thread of its own."""
     started = time.process_time()
     try:
-        outcome: SearchResults | SearchError = _worker_searchers.search(meaning, **params)
+        outcome: SearchResults | SearchError = _worker_searchers.search(*args)
     except SearchError as exc:
         outcome = exc
     return outcome, time.process_time() - started
-
-
-def init_app(app: Flask) -> None:
-    index = Index(app.config["INDEX_DIR"])
-    refresh = float(app.config["REFRESH_SECONDS"])
-    app.extensions["searchers"] = SearcherCache(index, refresh)
-    workers = int(app.config["WORKERS"])
-    app.extensions["search_pool"] = SearchPool(app.config["INDEX_DIR"], refresh, workers) if workers else None
-
-
-def start_workers(app: Flask) -> None:
-    """Start the app's search processes, if it has them, before serving."""
-    if app.extensions["search_pool"]:
-        app.extensions["search_pool"].start()
-
-
-def stop_workers(app: Flask) -> None:
-    """Kill the app's search processes, if it has them, at once."""
-    if app.extensions["search_pool"]:
-        app.extensions["search_pool"].stop()
-
-
-def get_searcher() -> Searcher:
-    return current_app.extensions["searchers"].get()
-
-
-def get_index() -> Index:
-    return current_app.extensions["searchers"].index
-
-
-def run_search(**params) -> SearchResults:
-    """`search.searching.search` with the app's index, in a worker process
-    when the app has them. A worker's computing time is added to
-    `g.search_seconds`, which the time budget charges (limits.py); a search
-    run here is counted with this thread's own time."""
-    pool: SearchPool | None = current_app.extensions["search_pool"]
-    meaning = bool(current_app.config["MEANING"])
-    if not pool:
-        return current_app.extensions["searchers"].search(meaning, **params)
-    outcome, seconds = pool.search(meaning=meaning, **params)
-    g.search_seconds = g.get("search_seconds", 0.0) + seconds
-    if isinstance(outcome, SearchError):
-        raise outcome
-    return outcome

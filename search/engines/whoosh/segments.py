@@ -40,7 +40,7 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL
 
 from .analysis import WordTerms, words
-from .processes import die_with_parent, worker_count
+from ...processes import die_with_parent, worker_count
 from .spelling import SUFFIX as SPELLING_SUFFIX, SpellingTable, table, write_table
 
 BATCH = 200

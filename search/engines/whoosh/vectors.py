@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .embedding import DIMENSIONS, MODEL, centered
+from ...embedding import DIMENSIONS, MODEL, centered
 
 FILE = "vectors.npz"
 

@@ -23,9 +23,9 @@ from whoosh.qparser import OperatorsPlugin, PhrasePlugin, QueryParser
 from whoosh.qparser import plugins
 
 from .analysis import analyzer_for, exact_analyzer
-from .errors import BadQuery, EmptyQuery, QueryTooLong, UnknownLanguage
-from .languages import resolve
-from .limits import Limits
+from ...errors import BadQuery, EmptyQuery, QueryTooLong, UnknownLanguage
+from ...languages import resolve
+from ...limits import Limits
 from .ranking import STOPWORD_LIKELIHOOD, BestOf, Proximity
 
 MIN_PREFIX = 2

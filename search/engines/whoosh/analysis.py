@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import Stemmer
 from whoosh.analysis import Filter, RegexTokenizer, Token
 
-from .languages import ANALYZED, LANGUAGES, NEUTRAL
+from ...languages import ANALYZED, LANGUAGES, NEUTRAL
 
 ANALYZER_VERSION = f"5+snowball-{Stemmer.version()}"
 

@@ -19,20 +19,21 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .analysis import exact_analyzer, word_terms
-from .dates import DateRange, by_period, date_filters, date_tokens, parse as parse_date
-from .errors import BadQuery, SearchTimeout, UnknownLanguage
-from .documents import Article
+from ...dates import DateRange, by_period, date_filters, date_tokens, parse as parse_date
+from ...engine import SORTS
+from ...errors import BadQuery, SearchTimeout, UnknownLanguage
+from ...documents import Article
 from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet, split
 from .index import INDEXED_LANGUAGES
-from .languages import NEUTRAL, resolve
-from .limits import Deadline, Limits
+from ...languages import NEUTRAL, resolve
+from ...limits import Deadline, Limits
 from .query import Completion, ParsedQuery, check_length, parse, word_likelihoods
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .fusion import fused
 from .meaning import MEANING_WEIGHT, Meaning, article, collapsed, counterparts
-from .results import Counterpart, Hit, SearchResults
+from ...results import Counterpart, Hit, SearchResults
 from .segments import spelling_tables
-from .sources import display_names
+from ...sources import display_names
 from .spelling import SpellingTable, completions, respellings
 from .vectors import Vectors
 
@@ -41,8 +42,6 @@ MIN_LANGUAGE_DOCS = 100
 a query by; such languages always count fully."""
 COMPLETIONS = 10
 """Words a half-typed word stands for while the reader types: the most frequent."""
-SORTS = ("relevance", "newest")
-"""How results may be ordered: best match first, or latest first."""
 SUGGEST_BELOW = 3
 """Offer a spelling suggestion when a query finds fewer results than this."""
 WRITTEN_IN = 0.5
@@ -306,7 +305,7 @@ _columns = VersionCache(capacity=24)  # five entries for each version of the ind
 
 class SegmentGone(Exception):
     """A searcher opened before a commit that merged segments away tried to
-    read one of their files (Whoosh opens some lazily). web/searcher.py
+    read one of their files (Whoosh opens some lazily). workers.py
     searches again with a new searcher when a search fails after the index
     changed, whatever the error (Whoosh's own are TypeErrors then)."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from .limits import Deadline
+from ...limits import Deadline
 
 
 def occurrences(positions: list[list[int]], slop: int = 1, deadline: Deadline | None = None) -> set[int]:

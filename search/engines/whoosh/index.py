@@ -24,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -36,23 +37,28 @@ import whoosh.index
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.searching import Searcher
 
-from . import __version__, vectors
+from ... import __version__
+from . import analysis, vectors
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
-from .dates import parse as parse_date
-from .documents import (
-    MAX_SKIPS_LISTED, Article, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
+from ...dates import parse as parse_date
+from ...documents import (
+    MAX_SKIPS_LISTED, Article, article_language, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
 )
-from .embedding import embed_all, passage_texts
-from .errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError, UnknownLanguage
-from .languages import ANALYZED, LANGUAGES, NEUTRAL, detect, resolve
+from ...embedding import embed_all, passage_texts
+from ...errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError
+from ...languages import ANALYZED, LANGUAGES, NEUTRAL
 from .ranking import LanguageBM25F
-from .results import IndexReport, IndexStats
+from ...results import IndexReport, IndexStats
 from .segments import ParallelWriter
 from .vectors import Key, Vectors
 
 INDEX_FORMAT = 2
 """Bumped whenever the schema changes in a way older programs cannot read
 (2: `published`, the sortable key of each article's date, and `source_name`)."""
+# Whoosh keeps an index's schema pickled, its analyzers named by module: those
+# of indexes written before the engine had its own package are read from here.
+sys.modules.setdefault("search.analysis", analysis)
+
 UNDATED_EXAMPLES = 3
 """Dates a run's report quotes among those it could not read."""
 
@@ -84,18 +90,6 @@ def build_schema() -> Schema:
         fields[f"title_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True, field_boost=TITLE_BOOST)
         fields[f"body_{code}"] = TEXT(analyzer=analyzer_for(code), phrase=True)
     return Schema(**fields)
-
-
-def article_language(article: Article) -> str:
-    """The record's language when it names one of ours, NEUTRAL when it names
-    another, and the detected language when it names none."""
-    if article.lang:
-        try:
-            code = resolve(article.lang)
-        except UnknownLanguage:
-            return NEUTRAL
-        return code
-    return detect(f"{article.title}\n{article.body}")
 
 
 LOCK_POLL_SECONDS = 0.05

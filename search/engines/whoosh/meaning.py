@@ -21,10 +21,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from whoosh.searching import Searcher
 
-from .embedding import PASSAGES, embed_query
-from .limits import Deadline
+from ...embedding import PASSAGES, embed_query
+from ...limits import Deadline
 from .ranking import VersionCache, index_version
-from .results import Counterpart
+from ...results import Counterpart
 from .vectors import Vectors, best, scan
 
 MEANING_DEPTH = 50

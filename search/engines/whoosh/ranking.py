@@ -26,7 +26,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.matching import FilterMatcher, NullMatcher, UnionMatcher, WrappingMatcher
 from whoosh.searching import Searcher
 
-from .limits import Deadline
+from ...limits import Deadline
 from .phrases import occurrences
 from .proximity import WINDOW, closeness
 

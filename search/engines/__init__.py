@@ -1,0 +1,1 @@
+"""The engines behind the engine interface (engine.py), one package each."""

@@ -1,0 +1,31 @@
+"""The app's search engine (see search/engine.py), one for all requests,
+chosen by the INDEX setting: a folder (Whoosh) or an OpenSearch address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from search.engine import OPENSEARCH, Engine, open_engine
+from search.limits import Limits
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    limits = Limits(query_chars=config["MAX_QUERY_CHARS"], per_page=config["MAX_PER_PAGE"],
+                    depth=config["MAX_DEPTH"], seconds=config["SEARCH_SECONDS"])
+    app.extensions["engine"] = open_engine(config["INDEX_DIR"], workers=int(config["WORKERS"]),
+                                           refresh_seconds=float(config["REFRESH_SECONDS"]), limits=limits)
+
+
+def get_engine() -> Engine:
+    return current_app.extensions["engine"]
+
+
+def keys_dir() -> Path:
+    """The folder of the keys that allow writes (search/keys.py): KEYS_DIR,
+    else the index's folder (with OpenSearch: ./keys)."""
+    config = current_app.config
+    where = config["KEYS_DIR"] or ("keys" if str(config["INDEX_DIR"]).startswith(OPENSEARCH) else config["INDEX_DIR"])
+    return Path(where).absolute()
