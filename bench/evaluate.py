@@ -58,10 +58,8 @@ from whoosh.qparser import OrGroup, QueryParser  # noqa: E402
 
 from search.engines.whoosh import analysis  # noqa: E402
 from search.engines.whoosh.analysis import ArabicLightStem, SnowballStem, normalize  # noqa: E402
-from search.errors import BadQuery  # noqa: E402
-from search.engines.whoosh.index import Index  # noqa: E402
+from search import BadQuery, SearchRequest, open_engine  # noqa: E402
 from search.languages import LANGUAGES  # noqa: E402
-from search.engines.whoosh.searching import search  # noqa: E402
 
 DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
 DEFAULT_OUT = REPO / "bench" / "results" / "evaluate.json"
@@ -406,28 +404,27 @@ def write_jsonl(path: Path, docs: Sequence[dict]) -> Path:
 # -- the engines compared ----------------------------------------------------------
 
 
-def build_ours(path: Path, files: Sequence[Path], embeddings: bool = False) -> None:
-    report = Index(path).update(files, embeddings=embeddings)
+def build_ours(where: Path | str, files: Sequence[Path], embeddings: bool = False) -> None:
+    """Our index of `files` at `where`: a folder, or an OpenSearch address (see search.open_engine)."""
+    with open_engine(where) as engine:
+        report = engine.update(files, rebuild=True, embeddings=embeddings)
     if report.skipped:
         print(f"  warning: {len(report.skipped)} records skipped, e.g. {report.skipped[0]}", file=sys.stderr)
 
 
 @contextlib.contextmanager
-def ours(path: Path, language_given: bool = False, meaning: bool = False) -> Iterator[Top]:
-    """Our search as users run it: every language at once; or, with
-    `language_given`, restricted to the query's language (the language filter
-    of the UI), to tell cross-language interference from analysis. With
-    `meaning`, by meaning too (the index must have vectors)."""
-    ix = Index(path)
-    vectors = ix.vectors() if meaning else None
-    if meaning and vectors is None:
-        raise SystemExit(f"{path} has no vectors: build it with embeddings")
-    with ix.searcher() as searcher:
+def ours(where: Path | str, language_given: bool = False, meaning: bool = False) -> Iterator[Top]:
+    """Our search as users run it, through the engine interface: every
+    language at once; or, with `language_given`, restricted to the query's
+    language (the language filter of the UI), to tell cross-language
+    interference from analysis. With `meaning`, by meaning too (the index
+    must have vectors: see `search index`)."""
+    with open_engine(where) as engine:
 
         def top(q: Query) -> list[tuple[str, ...]]:
             lang = q.lang if language_given else None
             try:
-                hits = search(searcher, q.text, lang=lang, per_page=TOP, vectors=vectors).results
+                hits = engine.search(SearchRequest(q.text, lang=lang, per_page=TOP, meaning=meaning)).results
                 return [(hit.id, *(folded.id for folded in hit.duplicates)) for hit in hits]
             except BadQuery:  # e.g. only stopwords left
                 return []
@@ -637,7 +634,6 @@ def losses(queries: Sequence[Query], mine: Sequence[Rank], other: Sequence[Rank]
 
 # -- running it all --------------------------------------------------------------------
 
-SYSTEMS = ("ours", "ours_lang", "baseline", "fts5")
 REFERENCE = {"A": "baseline", "B": "fts5"}
 """The engine ours is judged against on each query set."""
 
@@ -660,8 +656,10 @@ def run(top: Top, queries: QuerySets) -> Ranks:
     return {lang: {name: [rank(q.target, top(q)) for q in qs] for name, qs in sets.items()} for lang, sets in queries.items()}
 
 
-def compare_engines(tmp: Path, files: dict[str, Path], samples: dict[str, list[dict]], queries: QuerySets, timer: Timer) -> dict[str, Ranks]:
-    """Ours, baseline and FTS5 over one index holding every language's sample."""
+def compare_engines(tmp: Path, files: dict[str, Path], samples: dict[str, list[dict]], queries: QuerySets, timer: Timer,
+                    opensearch: str | None = None) -> dict[str, Ranks]:
+    """Ours, baseline and FTS5 over one index holding every language's sample;
+    and our search on OpenSearch (the cluster at `opensearch`), on the same articles."""
     docs = [d for sample in samples.values() for d in sample]
     ranks: dict[str, Ranks] = {}
     with timer("index ours"):
@@ -676,6 +674,14 @@ def compare_engines(tmp: Path, files: dict[str, Path], samples: dict[str, list[d
         ranks["baseline"] = run(top, queries)
     with timer("index+query fts5"), fts5(docs) as top:
         ranks["fts5"] = run(top, queries)
+    if opensearch:
+        where = f"opensearch+{opensearch.rstrip('/')}/evaluate"
+        with timer("index opensearch"):
+            build_ours(where, list(files.values()))
+        with timer("query opensearch"), ours(where) as top:
+            ranks["opensearch"] = run(top, queries)
+        with timer("query opensearch, language given"), ours(where, language_given=True) as top:
+            ranks["opensearch_lang"] = run(top, queries)
     return ranks
 
 
@@ -709,12 +715,12 @@ def evaluate(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmpdir:
         tmp = Path(tmpdir)
         files = {lang: write_jsonl(tmp / f"{lang}.jsonl", samples[lang]) for lang in args.langs}
-        ranks = compare_engines(tmp, files, samples, queries, timer)
+        ranks = compare_engines(tmp, files, samples, queries, timer, args.opensearch)
         stemmer_langs = [lang for lang in VARIANTS if lang in args.langs] if args.variants else []
         variant_ranks = {lang: compare_stemmers(tmp, lang, files[lang], queries[lang], timer) for lang in stemmer_langs}
 
     def per_query(lang: str, q: Query, i: int) -> dict:
-        found = {system: ranks[system][lang][q.set][i] for system in SYSTEMS}
+        found = {system: ranks[system][lang][q.set][i] for system in ranks}
         found.update({f"{lang}:{v}": rs[q.set][i] for v, rs in variant_ranks.get(lang, {}).items()})
         return {**asdict(q), "ranks": found}
 
@@ -738,7 +744,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         "library": library,
         "docs": {lang: len(samples[lang]) for lang in args.langs},
         "summary": {
-            lang: {s: {system: summary(ranks[system][lang][s]) for system in SYSTEMS} for s in sets}
+            lang: {s: {system: summary(ranks[system][lang][s]) for system in ranks} for s in sets}
             for lang, sets in queries.items()
         },
         "paired": {
@@ -779,13 +785,15 @@ def print_report(results: dict) -> None:
     lib = results["library"]
     print(f"Library measured: commit {lib['commit']}{' + uncommitted changes in search/' if lib['search_modified'] else ''} "
           f"(search/ digest {lib['search_digest']}), analyzer {lib['analyzer_version']}\n")
-    names = {"ours": "ours", "ours_lang": "ours(lang)", "baseline": "baseline", "fts5": "fts5"}
-    head = f"{'lang':<5}{'set':<4}{'queries':>7}   " + "   ".join(f"{names[x] + ' S@10':>11} {'MRR':>5}" for x in SYSTEMS)
+    names = {"ours": "ours", "ours_lang": "ours(lang)", "baseline": "baseline", "fts5": "fts5",
+             "opensearch": "OS", "opensearch_lang": "OS(lang)"}
+    systems = list(next(iter(next(iter(results["summary"].values())).values())))
+    head = f"{'lang':<5}{'set':<4}{'queries':>7}   " + "   ".join(f"{names[x] + ' S@10':>11} {'MRR':>5}" for x in systems)
     print(head)
     print("-" * len(head))
     for lang, sets in results["summary"].items():
-        for s, systems in sets.items():
-            print(f"{lang:<5}{s:<4}{systems['ours']['n']:>7}   " + "   ".join(f"{cell(systems[x]):>17}" for x in SYSTEMS))
+        for s, by_system in sets.items():
+            print(f"{lang:<5}{s:<4}{by_system['ours']['n']:>7}   " + "   ".join(f"{cell(by_system[x]):>17}" for x in systems))
 
     print(f"\nSuccess@{TOP} by perturbation kind: ours / baseline / fts5 (n = queries with that kind)")
     for lang, sets in results["by_kind"].items():
@@ -835,6 +843,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--langs", default=",".join(LANGS), help="comma-separated languages (default ar,de,nl,en)")
     p.add_argument("--no-variants", dest="variants", action="store_false", help="skip the stemmer comparisons")
     p.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help=f"corpus folder (default {DEFAULT_CORPORA})")
+    p.add_argument("--opensearch", metavar="URL", help="also evaluate our search on the OpenSearch cluster at URL "
+                   "(e.g. http://127.0.0.1:9200; index 'evaluate'), side by side on the same articles")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file (default bench/results/evaluate.json)")
     args = p.parse_args(argv)
     args.langs = tuple(lang.strip() for lang in args.langs.split(",") if lang.strip())
