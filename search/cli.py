@@ -4,6 +4,7 @@ format). Library errors become one-line messages with a hint, never tracebacks."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sys
@@ -386,13 +387,18 @@ def keys_group() -> None:
     /api/articles, sent as `Authorization: Bearer KEY`)."""
 
 
+def _keys(index_dir: str) -> Keys:
+    """The keys of the index, where the server looks for them too (SEARCH_KEYS_DIR, else beside the index)."""
+    return Keys.of(index_dir, os.environ.get("SEARCH_KEYS_DIR", ""))
+
+
 @keys_group.command("create")
 @index_option
 @click.option("--name", default="", help="What the key is for (shown by `search keys list`).")
 @reports_errors
 def keys_create(index_dir: str, name: str) -> None:
     """Make a key and print it: the only time it is shown (only its hash is kept)."""
-    key, secret = Keys(Path(index_dir).absolute()).create(name)
+    key, secret = _keys(index_dir).create(name)
     click.echo(secret)
     click.echo(f"Key {key.id} created{f' for {name}' if name else ''}; keep it secret: it is not shown again.", err=True)
 
@@ -402,7 +408,7 @@ def keys_create(index_dir: str, name: str) -> None:
 @reports_errors
 def keys_list(index_dir: str) -> None:
     """The keys: id, when made, and name (never the keys themselves)."""
-    for key in Keys(Path(index_dir).absolute()).all():
+    for key in _keys(index_dir).all():
         click.echo(f"{key.id}  {key.created}  {key.name}")
 
 
@@ -412,7 +418,7 @@ def keys_list(index_dir: str) -> None:
 @reports_errors
 def keys_revoke(key_id: str, index_dir: str) -> None:
     """Revoke a key: writes with it are refused from the next request on."""
-    key = Keys(Path(index_dir).absolute()).revoke(key_id)
+    key = _keys(index_dir).revoke(key_id)
     click.echo(f"Key {key.id} revoked.")
 
 

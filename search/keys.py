@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from .engine import OPENSEARCH
 from .errors import IndexWriteError, SearchError
 
 FILE = "keys.json"
@@ -40,10 +41,18 @@ class Key:
 
 
 class Keys:
-    """The write keys of the index at `index_dir`."""
+    """The write keys kept in the folder `folder`."""
 
-    def __init__(self, index_dir: str | os.PathLike):
-        self.path = Path(index_dir) / FILE
+    def __init__(self, folder: str | os.PathLike):
+        self.path = Path(folder) / FILE
+
+    @classmethod
+    def of(cls, index: str, keys_dir: str = "") -> Keys:
+        """The keys of the index at `index` (a folder or an engine address,
+        see engine.open_engine): in `keys_dir` when given, else in the
+        index's folder; an OpenSearch index has none, and ./keys serves."""
+        folder = keys_dir or ("keys" if index.startswith(OPENSEARCH) else index)
+        return cls(Path(folder).absolute())
 
     def all(self) -> list[Key]:
         try:

@@ -11,10 +11,9 @@ import binascii
 
 from flask import Flask, current_app, request
 
-from search.keys import Keys
 
 from .errors import RequestError, wants_json
-from .engine import keys_dir
+from .engine import keys
 
 OPEN_ENDPOINTS = {"api.health", "static"}
 """What stays open even when reading needs a key: monitoring, and the page's own files."""
@@ -43,7 +42,7 @@ def require_key(basic: bool = True) -> None:
     if not secret:
         raise RequestError("This needs a key: send `Authorization: Bearer KEY` (keys are made with "
                            "`search keys create`).", "unauthorized", 401, challenge)
-    if Keys(keys_dir()).allows(secret) is None:
+    if keys().allows(secret) is None:
         raise RequestError("This key is not valid (revoked, or never made).", "unauthorized", 401, challenge)
 
 

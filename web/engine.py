@@ -3,11 +3,10 @@ chosen by the INDEX setting: a folder (Whoosh) or an OpenSearch address."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, current_app
 
-from search.engine import OPENSEARCH, Engine, open_engine
+from search.engine import Engine, open_engine
+from search.keys import Keys
 from search.limits import Limits
 
 
@@ -23,9 +22,7 @@ def get_engine() -> Engine:
     return current_app.extensions["engine"]
 
 
-def keys_dir() -> Path:
-    """The folder of the keys that allow writes (search/keys.py): KEYS_DIR,
-    else the index's folder (with OpenSearch: ./keys)."""
-    config = current_app.config
-    where = config["KEYS_DIR"] or ("keys" if str(config["INDEX_DIR"]).startswith(OPENSEARCH) else config["INDEX_DIR"])
-    return Path(where).absolute()
+
+def keys() -> Keys:
+    """The keys that allow writes (search/keys.py)."""
+    return Keys.of(str(current_app.config["INDEX_DIR"]), current_app.config["KEYS_DIR"])
