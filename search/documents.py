@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
+from .dates import parse as parse_date
 from .errors import UnknownLanguage
 from .feeds import FORMATS as FEEDS
 from .languages import NEUTRAL, detect, resolve
@@ -55,6 +56,11 @@ _TEXT_FIELDS = {"id": "id", "title": "title", "body": "body", "text": "body", "l
 there is no `body`)."""
 
 
+POSTED = "<posted over HTTP>"
+"""The origin of articles written over HTTP (Engine.put): never a file's
+path, so no update removes them and a rebuild keeps them."""
+
+
 @dataclass
 class Article:
     id: str
@@ -73,6 +79,11 @@ class Article:
         data = asdict(self)
         del data["origin"]
         return data
+
+    def published_key(self) -> str:
+        """The sortable key of the article's date (see dates.py), "" when it has none we can read."""
+        published = parse_date(self.date) if self.date else None
+        return published.key if published else ""
 
     def fingerprint(self) -> str:
         """Changes whenever anything we index or store about the article does.

@@ -48,6 +48,19 @@ class SearchRequest:
     """Also search by meaning, across languages, where the engine can."""
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far an `update` is, for a progress display: `done` of `total`
+    units of work in the phase under way: "reading" files and analyzing
+    their articles, "writing" them (Whoosh: segments, also while reading),
+    "committing" (making them searchable), "embedding" (vectors, counted in
+    passages), and "done" at the end. A unit of the first phases is a byte
+    of input files (Whoosh weighs writing it out WRITE_COST more)."""
+    phase: str
+    done: int
+    total: int
+
+
 @dataclass
 class Related:
     """An article's counterparts (the same story in each other language) and
@@ -105,7 +118,7 @@ class Engine(ABC):
 
     @abstractmethod
     def update(self, paths: Iterable[str | os.PathLike], rebuild: bool = False,
-               on_progress: Callable | None = None, workers: int | None = None,
+               on_progress: Callable[[Progress], None] | None = None, workers: int | None = None,
                embeddings: bool = True, wait: float = 0.0) -> IndexReport:
         """Index the article files under `paths`: add new articles, update
         changed ones, remove those gone from their files; with `rebuild`, a

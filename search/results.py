@@ -73,6 +73,10 @@ class SearchResults:
         return data
 
 
+UNDATED_EXAMPLES = 3
+"""Dates a run's report quotes among those it could not read."""
+
+
 @dataclass
 class IndexReport:
     """What one `search index` run did."""
@@ -105,6 +109,15 @@ class IndexReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    def count_written(self, title: str, body: str, date: str, published: str) -> None:
+        """Count an article added or updated: the size of its text, and its
+        date (as written) when it could not be read (`published` is "")."""
+        self.text_bytes += sum(len(text.encode("utf-8", "surrogatepass")) for text in (title, body))
+        if date and not published:
+            self.undated += 1
+            if len(self.undated_examples) < UNDATED_EXAMPLES and date not in self.undated_examples:
+                self.undated_examples.append(date)
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -17,7 +17,8 @@ from search import documents
 from search.engines.whoosh import segments
 from search.engines.whoosh import index as index_module
 from search.errors import IndexBusy, IndexNotFound, IndexOutdated
-from search.engines.whoosh.index import Index, Progress, _prepared, _published_key, build_schema
+from search.engine import Progress
+from search.engines.whoosh.index import Index, _prepared, build_schema
 from search.engines.whoosh.searching import search
 
 from .conftest import SEEDS, index_command, write_jsonl
@@ -225,7 +226,7 @@ def test_parallel_build_writes_exactly_what_whooshs_own_writer_writes(tmp_path):
     with ix.writer() as writer:
         for article in documents.read_articles([source]):
             if isinstance(article, documents.Article):
-                fields = _prepared((article, article.fingerprint(), _published_key(article)))
+                fields = _prepared((article, article.fingerprint(), article.published_key()))
                 fields["exact"] = "\n".join(fields["exact"])
                 writer.add_document(**fields)
 

@@ -8,16 +8,16 @@ import os
 from typing import Callable, Iterable
 
 from ...documents import Article
-from ...engine import Engine, Health, Related, SearchRequest
+from ...engine import Engine, Health, Progress, Related, SearchRequest
 from ...errors import SearchError
 from ...limits import Deadline, Limits
 from ...results import IndexReport, IndexStats, SearchResults
-from .index import Index, Progress, article_by_id
+from .index import Index, article_by_id
 from .meaning import related
 from .searching import mark_article, source_names
 from .workers import SearchPool, SearcherCache
 
-__all__ = ["WhooshEngine", "Index", "Progress"]
+__all__ = ["WhooshEngine", "Index"]
 
 
 class WhooshEngine(Engine):

@@ -14,14 +14,13 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from html import escape
 from typing import Callable, Collection
 
 from .analysis import TOKEN_PATTERN
 from ...limits import Deadline
+from ...marks import Span, mark
 from .phrases import occurrences
 
-Span = tuple[int, int]
 
 SNIPPET_CHARS = 240
 _WORD = re.compile(TOKEN_PATTERN)
@@ -110,20 +109,6 @@ class WordFinder:
             for term in wanted_terms[word]:
                 where[term].append(i)
         return where
-
-
-def mark(text: str, spans: list[Span]) -> str:
-    """The whole text, escaped, with the spans wrapped in <mark>."""
-    out: list[str] = []
-    pos = 0
-    for start, end in spans:
-        if start < pos:
-            continue
-        out.append(escape(text[pos:start]))
-        out.append(f"<mark>{escape(text[start:end])}</mark>")
-        pos = end
-    out.append(escape(text[pos:]))
-    return "".join(out)
 
 
 SCAN_CHARS = 100_000

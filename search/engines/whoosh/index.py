@@ -28,7 +28,6 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -40,11 +39,11 @@ from whoosh.searching import Searcher
 from ... import __version__
 from . import analysis, vectors
 from .analysis import ANALYZER_VERSION, WordTerms, analyzer_for, exact_analyzer, word_terms
-from ...dates import parse as parse_date
 from ...documents import (
-    MAX_SKIPS_LISTED, Article, article_language, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
+    MAX_SKIPS_LISTED, POSTED, Article, article_language, FileRead, FileUnchanged, Skipped, Stamp, is_gone, read_articles, total_bytes,
 )
 from ...embedding import embed_all, passage_texts
+from ...engine import Progress
 from ...errors import IndexBusy, IndexNotFound, IndexOutdated, IndexWriteError
 from ...languages import ANALYZED, LANGUAGES, NEUTRAL
 from .ranking import LanguageBM25F
@@ -59,8 +58,6 @@ INDEX_FORMAT = 2
 # of indexes written before the engine had its own package are read from here.
 sys.modules.setdefault("search.analysis", analysis)
 
-UNDATED_EXAMPLES = 3
-"""Dates a run's report quotes among those it could not read."""
 
 TITLE_BOOST = 2.0
 INDEXED_LANGUAGES = (*ANALYZED, NEUTRAL)
@@ -94,8 +91,6 @@ def build_schema() -> Schema:
 
 LOCK_POLL_SECONDS = 0.05
 """How often a writer that waits for the lock tries again."""
-POSTED = "<posted over HTTP>"
-"""The origin of articles written over HTTP (Index.put): never a file's path."""
 
 EMBED_SAVE_SECONDS = 60.0
 """How often a run that computes vectors saves those done so far."""
@@ -104,23 +99,6 @@ WRITE_COST = 0.9
 """What writing a segment out costs per byte of input, relative to reading
 and analyzing it: measured on a full build of the corpora (CPU seconds per
 worker: 50 analyzing, 45 writing segments). Progress weighs the two so."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far an `update` is, for a progress display: `done` of `total`
-    units of work, in the phase under way: "reading" files and analyzing
-    their articles, "writing" segments (also while reading, when a worker
-    writes one out), "committing", and "done" at the end.
-
-    A unit is a byte of input files: reading and analyzing it counts 1,
-    writing it out into a segment WRITE_COST more. Input whose articles need
-    no writing (unchanged ones) counts fully once read. Then "embedding"
-    counts passages given a vector (see Index.embed, embedding.PASSAGES)."""
-
-    phase: str
-    done: int
-    total: int
 
 
 def _now() -> str:
@@ -530,7 +508,7 @@ class Index:
                                for origin, count in duplicates.items() if count > MAX_SKIPS_LISTED]
             if carry_from is not None:
                 for article, fingerprint in _articles_from(carry_from, unread | {POSTED}, seen):
-                    writer.add((article, fingerprint, _published_key(article)))
+                    writer.add((article, fingerprint, article.published_key()))
                     carried[article.lang] += 1
                     report.unchanged += 1
             for doc_id in _removed(existing, seen, files_read, roots):
@@ -556,12 +534,8 @@ class Index:
         else:
             writer.get().delete_by_term("id", article.id)
             report.updated += 1
-        report.text_bytes += sum(len(text.encode("utf-8", "surrogatepass")) for text in (article.title, article.body))
-        published = _published_key(article)
-        if article.date and not published:
-            report.undated += 1
-            if len(report.undated_examples) < UNDATED_EXAMPLES and article.date not in report.undated_examples:
-                report.undated_examples.append(article.date)
+        published = article.published_key()
+        report.count_written(article.title, article.body, article.date, published)
         writer.add((article, fingerprint, published))
 
     def _write_meta(self, gen: Path, fresh: bool) -> None:
@@ -723,12 +697,6 @@ def stored_article(stored: dict) -> Article:
         date=stored.get("date", ""),
         extra=stored.get("extra") or {},
     )
-
-
-def _published_key(article: Article) -> str:
-    """The sortable key of the article's date (see dates.py), "" when it has none we can read."""
-    published = parse_date(article.date) if article.date else None
-    return published.key if published else ""
 
 
 def _prepared(item: tuple[Article, str, str]) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,12 +22,12 @@ from whoosh.qparser import OperatorsPlugin, PhrasePlugin, QueryParser
 from whoosh.qparser import plugins
 
 from .analysis import analyzer_for, exact_analyzer
-from ...errors import BadQuery, EmptyQuery, QueryTooLong, UnknownLanguage
+from ...errors import BadQuery, UnknownLanguage
 from ...languages import resolve
 from ...limits import Limits
+from ...querytext import MIN_PREFIX, prepared
 from .ranking import STOPWORD_LIKELIHOOD, BestOf, Proximity
 
-MIN_PREFIX = 2
 EXACT_PHRASE_BOOST = 2.0
 """Weight of the unstemmed phrase match: "die Truppen" ranks articles with
 exactly those words above ones that only match the stems."""
@@ -158,13 +157,7 @@ def parse(
     by a space may be unfinished: it also stands for the most frequent words
     it begins (see Completion).
     """
-    text = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
-    unfinished = typing and not text[-1:].isspace()
-    text = text.strip()
-    check_length(text, limits.query_chars)
-    text = _wildcards(text)
-    if not text.strip():
-        raise EmptyQuery("Type at least one word to search for.")
+    text, unfinished = prepared(text, limits.query_chars, typing)
     syntax = _syntax(text)
     words = [t.text for t in syntax.leaves() if isinstance(t, wq.Term) and t.fieldname == "text"]
     if unfinished and (half_typed := _last_word(syntax, text)) is not None:
@@ -254,37 +247,6 @@ def _completing(syntax: wq.Query, word: wq.Term) -> wq.Query:
     if syntax is word:
         return wq.Or([word, Completion(word.fieldname, word.text)])
     return syntax.apply(lambda child: _completing(child, word))
-
-
-def check_length(text: str, limit: int) -> None:
-    """Refuse a query longer than `limit` once normalized (NFKC, as every
-    analyzer sees it): one character such as U+FDFA becomes eighteen."""
-    size = len(text) if len(text) > 4 * limit else len(unicodedata.normalize("NFKC", text))
-    if size > limit:
-        raise QueryTooLong(f"The query is too long ({size:,} characters once normalized; at most {limit:,}).")
-
-
-_WILDCARD_TOKEN = re.compile(r'[^\s"“„«»”()]*[*?][^\s"“„«»”()]*')
-_TOKEN_HEAD = re.compile(r"-?(?:\w+:)?")  # an exclusion sign and a field name ("-title:")
-
-
-def _wildcards(text: str) -> str:
-    """The text with every `*` and `?` that cannot be a useful wildcard made
-    punctuation (a space): one not preceded by at least MIN_PREFIX letters or
-    digits of its word ("?Wann", "2?", "*"), and a `?` ending a word, which
-    ends a question ("eingenommen?"). "Milit*" and "Bag?ad" stay wildcards."""
-    return _WILDCARD_TOKEN.sub(_wildcard_token, text)
-
-
-def _wildcard_token(match: re.Match) -> str:
-    token = match.group()
-    head = _TOKEN_HEAD.match(token).end()
-    word = token[head:]
-    stem = word.rstrip("?")
-    lead = re.split(r"[*?]", stem, maxsplit=1)[0]
-    if sum(ch.isalnum() for ch in lead) < MIN_PREFIX:
-        stem = re.sub(r"[*?]", " ", stem)
-    return token[:head] + stem + " " * (len(word) - len(stem))
 
 
 _OPERATORS = frozenset({"AND", "OR", "NOT"})

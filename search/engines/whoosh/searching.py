@@ -23,11 +23,13 @@ from ...dates import DateRange, by_period, date_filters, date_tokens, parse as p
 from ...engine import SORTS
 from ...errors import BadQuery, SearchTimeout, UnknownLanguage
 from ...documents import Article
-from .highlight import Span, Wanted, WordFinder, mark, scanned, snippet, split
+from .highlight import Wanted, WordFinder, scanned, snippet, split
+from ...marks import Span, mark
 from .index import INDEXED_LANGUAGES
 from ...languages import NEUTRAL, resolve
 from ...limits import Deadline, Limits
-from .query import Completion, ParsedQuery, check_length, parse, word_likelihoods
+from .query import Completion, ParsedQuery, parse, word_likelihoods
+from ...querytext import check_length
 from .ranking import Scores, VersionCache, index_version, language_weights, score_all
 from .fusion import fused
 from .meaning import MEANING_WEIGHT, Meaning, article, collapsed, counterparts
