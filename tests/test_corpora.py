@@ -51,3 +51,25 @@ def _utc(hit: dict) -> str:
     from search.dates import parse
 
     return parse(hit["published"]).key
+
+
+def test_the_relevance_evaluation_runs_on_both_engines_side_by_side(opensearch, tmp_path):
+    """bench/evaluate.py on a small sample, Whoosh and the OpenSearch cluster
+    on the same articles: each finds most known items (figures of a full run
+    in bench/README.md)."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    out = tmp_path / "evaluate.json"
+    done = subprocess.run([sys.executable, ROOT / "bench" / "evaluate.py", "--docs", "300", "--queries", "40",
+                           "--no-variants", "--opensearch", ",".join(opensearch["urls"]), "--out", out],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert " OS S@10 " in done.stdout
+    summary = json.loads(out.read_text("utf-8"))["summary"]
+    for lang, sets in summary.items():
+        for engine in ("ours", "opensearch"):
+            assert sets["A"][engine]["success@10"] >= 0.6, (lang, engine, sets["A"][engine])
