@@ -97,6 +97,15 @@ def test_health(client, spec):
     assert data["status"] == "ok" and data["documents"] == 6
 
 
+def test_an_engine_out_of_reach_is_a_503_to_retry_that_names_no_host():
+    client = create_app({"INDEX_DIR": "opensearch+http://127.0.0.1:9/articles"}).test_client()  # nothing listens
+    response = client.get("/api/search?q=Irak")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.get_json()["error"]["code"] == "unavailable" and "127.0.0.1" not in response.get_data(as_text=True)
+    assert client.get("/?q=Irak").status_code == 503
+    assert client.get("/healthz").status_code == 503
+
+
 def test_health_without_an_index_is_503(tmp_path):
     response = create_app({"INDEX_DIR": str(tmp_path)}).test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["status"] == "unavailable"

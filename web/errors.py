@@ -3,10 +3,10 @@ API, an HTML page otherwise. A client never sees a traceback."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.errors import BadQuery, IndexNotFound, IndexOutdated, IndexWriteError, SearchError
+from search.errors import BadQuery, EngineUnavailable, IndexNotFound, IndexOutdated, IndexWriteError, SearchError
 
 
 class RequestError(Exception):
@@ -17,9 +17,17 @@ class RequestError(Exception):
         self.message, self.code, self.status, self.headers = message, code, status, headers or {}
 
 
+RETRY_SECONDS = 5
+"""When a client is told to try again while the engine is unavailable."""
+
+
 def from_library(exc: SearchError) -> RequestError:
     if isinstance(exc, BadQuery):
         return RequestError(str(exc), exc.code, 400)
+    if isinstance(exc, EngineUnavailable):  # restarting, a worker lost, a cluster out of reach: it passes
+        current_app.logger.error("engine unavailable: %s", exc)  # where the cluster is stays in the log
+        return RequestError("The search engine is not available right now; please try again in a moment.",
+                            exc.code, 503, {"Retry-After": str(RETRY_SECONDS)})
     if isinstance(exc, (IndexNotFound, IndexOutdated, IndexWriteError)):
         current_app.logger.error("index unavailable: %s", exc)  # the details (paths) stay in the log
         return RequestError("The search index is not available right now; please try again later.", "index_unavailable", 503)
@@ -31,6 +39,8 @@ def wants_json() -> bool:
 
 
 def respond(error: RequestError):
+    if "Retry-After" in error.headers:  # kept over Flask-Limiter's own (see limits.py)
+        g.retry_after = error.headers["Retry-After"]
     if wants_json():
         response = jsonify({"error": {"code": error.code, "message": error.message}})
         response.status_code = error.status

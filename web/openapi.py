@@ -158,10 +158,12 @@ def _param(name: str, description: str, schema: dict, required: bool = False, wh
 _BEARER = [{"writeKey": []}]
 _WRITE_ERRORS = {"401": _json("Error", "No valid write key (Authorization: Bearer KEY, made with `search keys create`)."),
                  "413": _json("Error", "The body is too large, or has too many articles."),
-                 "503": _json("Error", "Another writer holds the index (Retry-After says when to try again), or there is no index.")}
+                 "503": _json("Error", "Another writer holds the index, the engine is out of reach (Retry-After says when to try "
+                                "again), or there is no index.")}
 ERRORS = {"400": _json("Error", "The request cannot be answered (the message says why)."),
           "429": _json("Error", "Too many requests."),
-          "503": _json("Error", "The index is unavailable.")}
+          "503": _json("Error", "The index or the engine is unavailable (no index yet, a cluster out of reach); "
+                                "Retry-After says when to try again.")}
 
 
 def document(server_url: str, config: Mapping[str, Any]) -> dict:
