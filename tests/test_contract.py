@@ -154,3 +154,27 @@ def test_stats_and_health(seeded):
     health = seeded.health()
     assert health.ok and health.documents == 9
     assert seeded.source_names()["nos.nl"] == "nos.nl"
+
+
+def test_hostile_queries_get_answers_or_a_clear_refusal(seeded):
+    for text in ("(" * 200 + "Irak", "-(" * 150 + "Irak", '"Irak USA Land"~99999999999999999999'):
+        try:
+            seeded.search(SearchRequest(text, meaning=False))
+        except BadQuery as exc:  # a 400 with a message: never a crash
+            assert str(exc)
+    assert seeded.search(SearchRequest("Irak", source="x" * 1001, meaning=False)).total == 0
+
+
+def test_text_is_found_however_its_accents_are_encoded(seeded):
+    import unicodedata
+
+    seeded.put([Article("nfd-1", "Kölner Bürgermeisterin", unicodedata.normalize("NFD", "Die Bürgermeisterin von Köln."), "de")])
+    assert "nfd-1" in ids(seeded.search(SearchRequest("Bürgermeisterin", meaning=False)))
+    assert "nfd-1" in ids(seeded.search(SearchRequest(unicodedata.normalize("NFD", "Köln"), meaning=False)))
+    assert ids(seeded.search(SearchRequest("𝔅𝔲𝔫𝔡𝔢𝔰𝔱𝔞𝔤", meaning=False)))  # Bundestag, in Fraktur letters
+
+
+def test_a_snippet_stays_short_whatever_the_article(seeded):
+    seeded.put([Article("long-word", "Kangaroo sighted", "Kangaroo " + "k" * 200_000 + " Kangaroo", "en")])
+    hit = next(h for h in seeded.search(SearchRequest("Kangaroo", meaning=False)).results if h.id == "long-word")
+    assert "<mark>Kangaroo</mark>" in hit.snippet and len(hit.snippet) < 1000

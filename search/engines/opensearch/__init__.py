@@ -15,7 +15,9 @@ languages by the query's words.
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from typing import Callable, Iterable
 
 from ...dates import date_filters
@@ -38,6 +40,7 @@ from .writing import Writer
 __all__ = ["OpenSearchEngine"]
 
 HEALTH_SECONDS = 5.0
+SOURCE_NAMES_SECONDS = 60.0
 SOURCES_PAGE = 1000
 
 
@@ -57,6 +60,7 @@ class OpenSearchEngine(Engine):
         self.client = connect(self.address)
         self.writer = Writer(self.client, self.alias, self.location, shards, replicas, grace=limits.seconds)
         self._checked = False  # whether the live index was found of this program's version
+        self._source_names: tuple[float, dict[str, str]] = (-math.inf, {})
 
     def exists(self) -> bool:
         with translated(self.location):
@@ -170,8 +174,17 @@ class OpenSearchEngine(Engine):
         return Health(status in ("green", "yellow"), documents, f"cluster {status}, index {live}")
 
     def source_names(self) -> dict[str, str]:
-        """Each source's name to show: the name its articles give most often
-        (see sources.display_names), read a page of sources at a time."""
+        """Each source's name to show (see sources.display_names), as read at
+        most SOURCE_NAMES_SECONDS ago: every article page shows one, and
+        reading them pages through every source (a second at 30,000)."""
+        read_at, names = self._source_names
+        if time.monotonic() - read_at > SOURCE_NAMES_SECONDS:
+            names = self._read_source_names()
+            self._source_names = (time.monotonic(), names)
+        return names
+
+    def _read_source_names(self) -> dict[str, str]:
+        """The name each source's articles give most often, a page of sources at a time."""
         sources: list[str] = []
         given: list[str] = []
         after = None

@@ -8,6 +8,7 @@ the text need not be stored a second time.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from ...documents import Article
 from ...languages import NEUTRAL
@@ -18,9 +19,13 @@ MAX_KEY_BYTES = 512
 
 def doc_key(doc_id: str) -> str:
     """The _id of the article with id `doc_id`: the id itself when
-    OpenSearch takes it, else a hash of it (the id is kept in `id`)."""
+    OpenSearch takes it, else "#" and a hash of it (the id is kept in `id`).
+    An id that begins with "#" is hashed too, so that no id can stand for
+    another's hash."""
     data = doc_id.encode("utf-8", "surrogatepass")
-    return doc_id if len(data) <= MAX_KEY_BYTES else "#" + hashlib.blake2b(data, digest_size=32).hexdigest()
+    if len(data) <= MAX_KEY_BYTES and not doc_id.startswith("#"):
+        return doc_id
+    return "#" + hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
 def to_document(article: Article, lang: str, fingerprint: str, published: str) -> dict:
@@ -31,8 +36,8 @@ def to_document(article: Article, lang: str, fingerprint: str, published: str) -
         "lang": lang,
         "origin": article.origin,
         "fingerprint": fingerprint,
-        f"title_{lang}": article.title,
-        f"body_{lang}": article.body,
+        f"title_{lang}": unicodedata.normalize("NFC", article.title),  # as queries are (NFKC): "ä" typed in
+        f"body_{lang}": unicodedata.normalize("NFC", article.body),    # two code points is found too
         "extra": article.extra,
     }
     for name in ("source", "url", "date"):

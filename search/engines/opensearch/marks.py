@@ -108,9 +108,15 @@ def _passage(plain: str, where: list[Span]) -> str:
     one that begins in the middle of a sentence, in lower case, is marked so too)."""
     lead = len(plain) - len(plain.lstrip())
     text = plain.strip().replace("\n", " ")
-    html = mark(text, [(s - lead, e - lead) for s, e in where if s >= lead and e - lead <= len(text)])
-    begins = "…" if text[:1].islower() else ""
+    where = [(s - lead, e - lead) for s, e in where if s >= lead and e - lead <= len(text)]
+    start = 0
+    if len(text) > 2 * SNIPPET_CHARS:  # one word longer than a passage: the highlighter cannot split it
+        start = max(0, (where[0][0] if where else 0) - SNIPPET_CHARS // 4)
+        end = start + SNIPPET_CHARS
+        where = [(max(s, start) - start, min(e, end) - start) for s, e in where if s < end and e > start]
+        text = text[start:end]
+    begins = "…" if start or text[:1].islower() else ""
     ends = "" if _SENTENCE_END.search(text) else "…"
-    return begins + html + ends
+    return begins + mark(text, where) + ends
 
 

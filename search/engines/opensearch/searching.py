@@ -165,7 +165,10 @@ class Search:
 
     def suggest(self, text: str, words: list[str], total: int, filters: list[dict | None]) -> str | None:
         """A respelling of the query from words in the index, when one finds
-        more; None when there is none, or no time left to look."""
+        more; None when there is none, or no time left to look. Only the
+        first SUGGEST_WORDS words are respelled: the cluster looks each up in
+        every language (64 words took a second on 6,000 articles)."""
+        words = words[:SUGGEST_WORDS]
         asks = {f"{n}:{lang}": {"text": word, "term": {
             "field": f"body_{lang}.exact", "suggest_mode": "popular", "max_edits": 1 if len(word) <= 4 else 2,
             "min_word_length": 2, "prefix_length": 1, "size": 1}}
@@ -186,6 +189,9 @@ class Search:
         except BadQuery:  # SearchTimeout included: the results stand without a suggestion
             return None
         return suggestion if found > total else None
+
+
+SUGGEST_WORDS = 8
 
 
 def _facet_aggregations(chosen: dict[str, dict | None]) -> dict:

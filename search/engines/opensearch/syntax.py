@@ -18,6 +18,7 @@ query_string, whose syntax differs from ours and whose errors are its own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from ...errors import BadQuery
@@ -26,6 +27,11 @@ from ...querytext import MIN_PREFIX, prepared
 from .words import pieces
 
 FILTERS = ("lang", "source")
+MAX_NESTING = 32
+"""Levels of brackets and NOTs a query may nest."""
+MAX_SLOP = 1000
+"""The most a phrase's words may stray ("words"~N): more would overflow the
+cluster's integers once multiplied out (dsl.phrase), and finds nothing more."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ def parse(text: str, limits: Limits = Limits(), typing: bool = False) -> Query:
     """The query tree of `text`; with `typing`, a last word not yet followed
     by a space also stands for the words it begins (see Completion)."""
     text, unfinished = prepared(text, limits.query_chars, typing)
+    text = unicodedata.normalize("NFKC", text)  # the cluster's analyzers do not (no ICU): 𝔘𝔖𝔄 is USA
     tree = _Parser(_tokens(text)).sequence()
     if tree is None:
         raise BadQuery("The query has no words that can be searched for.")
@@ -165,7 +172,7 @@ def _leaf(m: re.Match) -> Node | None:
         text = m.group("phrase").strip()
         if not text:
             return None
-        return Filter(name, text) if name in FILTERS else Phrase(text, name or "text", int(m.group("slop") or 1))
+        return Filter(name, text) if name in FILTERS else Phrase(text, name or "text", min(int(m.group("slop") or 1), MAX_SLOP))
     word = m.group("word")
     if name in FILTERS:
         return Filter(name, word)
@@ -185,6 +192,7 @@ class _Parser:
     def __init__(self, tokens: list[Token]):
         self.tokens = tokens
         self.at = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.at][0] if self.at < len(self.tokens) else None
@@ -226,13 +234,19 @@ class _Parser:
         if kind is None:
             return None
         self.at += 1
-        if kind == "NOT":
-            node = self.unary()
+        if kind in ("NOT", "open"):
+            self.depth += 1
+            if self.depth > MAX_NESTING:  # each level is a few Python frames deep
+                raise BadQuery(f"The query nests brackets or NOTs too deeply (at most {MAX_NESTING} levels).")
+            try:
+                if kind == "open":
+                    return self.sequence(nested=True)
+                node = self.unary()
+            finally:
+                self.depth -= 1
             if node is None:
                 return None
             return node.node if isinstance(node, Not) else Not(node)  # NOT NOT x is x
-        if kind == "open":
-            return self.sequence(nested=True)
         if kind == "leaf":
             return self.tokens[self.at - 1][1]
         return None
