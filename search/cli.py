@@ -327,10 +327,11 @@ def serve_command(index_dir: str, host: str, port: int, threads: int, workers: i
     if not engine.exists() and any(p.exists() for p in paths):
         click.echo(f"No index at {engine.location} yet: indexing {_names(paths)} first.", err=True)
         _print_report(_update(engine, paths, bar=sys.stderr.isatty()), engine)
-    if allow_empty:
-        engine.create()
-    else:
-        _refuse_to_serve_nothing(engine, paths)
+    with engine:  # the app opens its own
+        if allow_empty:
+            engine.create()
+        else:
+            _refuse_to_serve_nothing(engine, paths)
     app = create_app({"INDEX_DIR": index_dir, "WORKERS": default_workers() if workers is None else workers})
     serve(app, host, port, threads,
           announce=lambda urls: click.echo(f"Serving on {' and '.join(u + '/' for u in urls)} (Ctrl+C to stop)", err=True))
@@ -367,7 +368,8 @@ def _names(paths) -> str:
 @reports_errors
 def stats_command(index_dir: str, as_json: bool) -> None:
     """Show what the index holds."""
-    stats = open_engine(index_dir).stats()
+    with open_engine(index_dir) as engine:
+        stats = engine.stats()
     if as_json:
         click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
         return

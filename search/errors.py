@@ -6,6 +6,10 @@ class SearchError(Exception):
     the kind of problem for programs (the JSON API's error code)."""
 
     code = "error"
+    worker_seconds = 0.0
+    """Computing a failed search took outside the calling thread (see
+    SearchResults.worker_seconds): a search stopped at its deadline cost
+    the most of all, and is charged too."""
 
 
 class UnknownLanguage(SearchError, ValueError):

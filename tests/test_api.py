@@ -97,6 +97,22 @@ def test_health(client, spec):
     assert data["status"] == "ok" and data["documents"] == 6
 
 
+def test_a_search_stopped_in_a_worker_is_charged_to_the_client(web_index):
+    from flask import g
+
+    from web.data import search_data
+    from web.errors import RequestError
+
+    app = create_app({"INDEX_DIR": str(web_index.path), "WORKERS": 1, "SEARCH_SECONDS": 0.0})
+    try:
+        with app.test_request_context("/api/search?q=Irak"):
+            with pytest.raises(RequestError):  # stopped at once: its deadline has passed
+                search_data({"q": "Irak"})
+            assert g.get("search_seconds", 0.0) > 0
+    finally:
+        app.extensions["engine"].close()
+
+
 def test_an_engine_out_of_reach_is_a_503_to_retry_that_names_no_host():
     client = create_app({"INDEX_DIR": "opensearch+http://127.0.0.1:9/articles"}).test_client()  # nothing listens
     response = client.get("/api/search?q=Irak")

@@ -53,6 +53,7 @@ def health():
     """For monitoring: 200 with the document count while the index answers."""
     health = get_engine().health()
     if not health.ok:
+        current_app.logger.error("health check failed: %s", health.detail)  # the details stay in the log
         response = jsonify({"status": "unavailable", "message": "The search index is not available right now; please try again later."})
         response.status_code = 503
         return response

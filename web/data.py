@@ -71,16 +71,21 @@ def search_data(args: Mapping[str, str]) -> tuple[SearchResults, float]:
     """Run a search; returns the results and the time taken in milliseconds.
     Computing done elsewhere (a worker process, a cluster) is added to
     `g.search_seconds`, which the time budget charges (limits.py) besides
-    this thread's own."""
+    this thread's own, whether the search succeeded or not."""
     request = search_request(args)
     engine = get_engine()
     started = time.perf_counter()
     try:  # one deadline for the whole search, wherever it runs
         results = engine.search(request, Deadline(engine.limits.seconds))
     except SearchError as exc:
+        _charge(exc.worker_seconds)
         raise from_library(exc) from None
-    g.search_seconds = g.get("search_seconds", 0.0) + results.worker_seconds
+    _charge(results.worker_seconds)
     return results, round((time.perf_counter() - started) * 1000, 1)
+
+
+def _charge(seconds: float) -> None:
+    g.search_seconds = g.get("search_seconds", 0.0) + seconds
 
 
 def related_articles(doc_id: str) -> Related | None:

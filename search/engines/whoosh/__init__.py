@@ -46,9 +46,9 @@ class WhooshEngine(Engine):
         if self.pool is None:
             return self.searchers.search(request, self.limits, deadline)
         outcome, seconds = self.pool.search(request, self.limits, deadline)
+        outcome.worker_seconds = seconds
         if isinstance(outcome, SearchError):
             raise outcome
-        outcome.worker_seconds = seconds
         return outcome
 
     def article(self, doc_id: str) -> Article | None:
