@@ -1,5 +1,5 @@
 """The app's search engine (see search/engine.py), one for all requests,
-chosen by the INDEX setting: a folder (Whoosh) or an OpenSearch address."""
+chosen by the INDEX_DIR setting: a folder (Whoosh) or an OpenSearch address."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ def init_app(app: Flask) -> None:
 
 def get_engine() -> Engine:
     return current_app.extensions["engine"]
-
 
 
 def keys() -> Keys:
