@@ -19,9 +19,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Sequence
+from typing import Mapping
 
-import numpy as np
 
 from .errors import BadQuery
 
@@ -244,19 +243,26 @@ def date_tokens(text: str) -> list[str]:
     return [m.group(0) for m in _FILTER.finditer(text)]
 
 
-def by_period(keys: Sequence[str] | np.ndarray) -> dict[str, int]:
-    """How many of `keys` fall in each year, month
-    or day, whichever suits their span (more than two years: years; more
-    than two months: months; else days), oldest first; each period as
-    `period` reads it."""
-    keys = np.asarray(keys, dtype=str)
-    keys = np.sort(keys[keys != ""])
-    if not len(keys):
+def period_width(first: str, last: str) -> int:
+    """How many characters of a key name its period in the date facet, for
+    matches from `first` to `last` (keys, or their months or days): years
+    over more than two years, months over more than two months, else days."""
+    months = _months_apart(first, last)
+    return 4 if months > 24 else 7 if months > 2 else 10
+
+
+def by_period(counts: Mapping[str, int]) -> dict[str, int]:
+    """The date facet from the matches' counts by key (or by any period as
+    short as the span calls for, see period_width), oldest first; each
+    period as `period` reads it. Empty keys (undated articles) are left out."""
+    counts = {key: n for key, n in counts.items() if key}
+    if not counts:
         return {}
-    months = _months_apart(str(keys[0]), str(keys[-1]))
-    width = 4 if months > 24 else 7 if months > 2 else 10
-    periods, counts = np.unique(keys.astype(f"U{width}"), return_counts=True)
-    return dict(zip(periods.tolist(), counts.tolist()))
+    width = period_width(min(counts), max(counts))
+    periods: dict[str, int] = {}
+    for key in sorted(counts):
+        periods[key[:width]] = periods.get(key[:width], 0) + counts[key]
+    return periods
 
 
 def _months_apart(first: str, last: str) -> int:

@@ -180,3 +180,26 @@ def test_words_standing_together_rank_first_the_phrase_before_all(tmp_path):
     ix.update([tmp_path / "in"])
     with ix.searcher() as s:
         assert [h.id for h in search(s, "harbour crane").results] == ["phrase", "reversed", "near", "scattered"]
+
+
+def test_scores_combine_as_their_definitions():
+    """Unions and the best-of fold over numpy arrays (any number of parts,
+    overlapping anyhow) give what the matchers' definitions give, and the
+    best documents come first with ties in index order."""
+    from search.engines.whoosh.ranking import Scores, _best_of, _sum
+
+    rng = random.Random(7)
+    for _ in range(200):
+        parts = [{d: rng.choice([0.5, 1.0, rng.random()]) for d in rng.sample(range(40), rng.randint(0, 15))}
+                 for _ in range(rng.randint(1, 4))]
+        added: dict[int, float] = {}
+        best: dict[int, float] = {}
+        for part in parts:
+            for d, s in part.items():
+                added[d] = added.get(d, 0.0) + s
+                best[d] = s if d not in best else max(best[d], s) + 0.3 * min(best[d], s)
+        scores = [Scores.of(part) for part in parts]
+        assert dict(_sum(scores).items()) == pytest.approx(added, rel=1e-12)
+        assert dict(_best_of(scores, 0.3).items()) == pytest.approx(best, rel=1e-12)
+        k = rng.randint(1, 12)
+        assert Scores.of(best).best(k).tolist() == sorted(best, key=lambda d: (-best[d], d))[:k]

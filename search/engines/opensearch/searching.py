@@ -15,7 +15,7 @@ import time
 
 from opensearchpy import OpenSearch
 
-from ...dates import DateRange, date_filters, date_tokens
+from ...dates import DateRange, by_period, date_filters, date_tokens, period_width
 from ...dates import parse as parse_date
 from ...engine import SORTS, SearchRequest
 from ...errors import BadQuery, SearchTimeout, UnknownLanguage
@@ -132,9 +132,9 @@ class Search:
         names = {b["key"]: (b["name"]["buckets"][0]["key"] if b["name"]["buckets"] else clean_name(b["key"]))
                  for b in aggs["source"]["values"]["buckets"]}
         months = {b["key_as_string"]: b["doc_count"] for b in aggs["date"]["months"]["buckets"]}
-        if months and _months_apart(min(months), max(months)) <= 2 and not self.deadline.passed():
+        if months and period_width(min(months), max(months)) == 10 and not self.deadline.passed():
             months = self.days(query, chosen)  # by_period counts a span this short by day
-        return {"lang": langs, "source": sources, "date": _by_period(months)}, names
+        return {"lang": langs, "source": sources, "date": by_period(months)}, names
 
     def days(self, query: dict, chosen: dict[str, dict | None]) -> dict[str, int]:
         filters = [f for f in chosen.values() if f]
@@ -224,22 +224,3 @@ def _date_range(dates: DateRange) -> dict | None:
 def _filtered(query: dict, *filters: dict | None) -> dict:
     wanted = [f for f in filters if f]
     return {"bool": {"must": [query], "filter": wanted}} if wanted else query
-
-
-def _months_apart(first: str, last: str) -> int:
-    return (int(last[:4]) - int(first[:4])) * 12 + int(last[5:7]) - int(first[5:7])
-
-
-def _by_period(counts: dict[str, int]) -> dict[str, int]:
-    """What dates.by_period makes of the matches' keys, from their counts
-    by month (or by day, for a span of two months or less): by year over
-    more than two years, by month over more than two months, else by day,
-    oldest first."""
-    if not counts:
-        return {}
-    months = _months_apart(min(counts), max(counts))
-    width = 4 if months > 24 else 7 if months > 2 else 10
-    periods: dict[str, int] = {}
-    for key in sorted(counts):
-        periods[key[:width]] = periods.get(key[:width], 0) + counts[key]
-    return periods

@@ -9,7 +9,7 @@ it is also what OpenSearch's and Elasticsearch's hybrid search offer.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -20,15 +20,18 @@ TIE = 1e-9
 """The keyword ranking counts this much more, so that it decides between
 articles the two rankings place crosswise (1st and 2nd, 2nd and 1st)."""
 
-def fused(keyword: Mapping[int, float], meaning: Sequence[int], weight: float) -> dict[int, float]:
-    """Fused scores of every article of either ranking: `keyword` scores by
-    document number (ranked best first, equal scores in document order) and
-    `meaning` document numbers best first, worth `weight` as much."""
-    docs = np.fromiter(keyword.keys(), np.int64, len(keyword))
-    scores = np.fromiter(keyword.values(), np.float64, len(keyword))
+def fused(docs: np.ndarray, scores: np.ndarray, meaning: Sequence[int], weight: float
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Fused scores of every article of either ranking: the keyword
+    ranking's `docs` (sorted) and their `scores` (equal scores rank in
+    document order), and `meaning` document numbers best first, worth
+    `weight` as much. The articles, sorted, and their fused scores."""
     ranks = np.empty(len(docs), np.float64)
     ranks[np.lexsort((docs, -scores))] = np.arange(1, len(docs) + 1)
-    out = dict(zip(docs.tolist(), ((1.0 + TIE) / (K + ranks)).tolist()))
-    for rank, doc in enumerate(meaning, 1):
-        out[doc] = out.get(doc, 0.0) + weight / (K + rank)
-    return out
+    near = np.asarray(meaning, np.int64)
+    bonus = weight / (K + np.arange(1, len(near) + 1))
+    everyone = np.union1d(docs, near)
+    out = np.zeros(len(everyone))
+    out[np.searchsorted(everyone, docs)] = (1.0 + TIE) / (K + ranks)
+    out[np.searchsorted(everyone, near)] += bonus
+    return everyone, out

@@ -7,16 +7,14 @@ Whoosh-specific, like index.py, query.py and searching.py.
 
 from __future__ import annotations
 
-import heapq
 import math
-import operator
 import threading
-from array import array
 from bisect import bisect_left
+from functools import partial
 from collections import OrderedDict
 from itertools import accumulate
 from pickle import loads
-from typing import Callable, Hashable
+from typing import Callable, Hashable, Iterator, Mapping
 
 import numpy as np
 from whoosh import query as wq
@@ -192,8 +190,78 @@ def language_weights(likelihoods: dict[str, list[float]]) -> dict[str, float]:
     return {lang: math.exp(m - best) if m > -math.inf else 0.0 for lang, m in mean_logs.items()}
 
 
-Scores = dict[int, float]
-"""Document number -> score, for every document a query matches."""
+class Scores(Mapping[int, float]):
+    """Every document a query matches and its score: the document numbers in
+    increasing order and their scores, as numpy arrays, so that a query node
+    combines whole posting lists in numpy rather than a document at a time
+    in Python (a common word matches a quarter of the articles: 12,000 at
+    50k). A Mapping for the lookups of single documents."""
+
+    __slots__ = ("docs", "scores")
+
+    def __init__(self, docs: np.ndarray, scores: np.ndarray):
+        self.docs, self.scores = docs, scores
+
+    @classmethod
+    def of(cls, found: dict[int, float]) -> Scores:
+        """From a dictionary of document numbers and scores, in any order."""
+        docs = np.fromiter(found, np.int64, len(found))
+        order = np.argsort(docs)
+        return cls(docs[order], np.fromiter(found.values(), np.float64, len(found))[order])
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.docs.tolist())
+
+    def __getitem__(self, doc: int) -> float:
+        at = int(np.searchsorted(self.docs, doc))
+        if at == len(self.docs) or self.docs[at] != doc:
+            raise KeyError(doc)
+        return float(self.scores[at])
+
+    def __contains__(self, doc: object) -> bool:
+        at = int(np.searchsorted(self.docs, doc))
+        return at < len(self.docs) and self.docs[at] == doc
+
+    def where(self, keep: np.ndarray) -> Scores:
+        """Those documents for which `keep` (one bool each) is true."""
+        return Scores(self.docs[keep], self.scores[keep])
+
+    def without(self, docs: np.ndarray) -> Scores:
+        """All but `docs` (sorted)."""
+        return self.where(~locate(self.docs, docs)[1])
+
+    def boosted(self, boost: float) -> Scores:
+        return self if boost == 1.0 else Scores(self.docs, self.scores * boost)
+
+    def at(self, docs: np.ndarray) -> np.ndarray:
+        """The scores of `docs` (sorted), every one of which is here."""
+        return self.scores[np.searchsorted(self.docs, docs)]
+
+    def best(self, k: int) -> np.ndarray:
+        """The `k` best documents, best first; equal scores in index order,
+        as Whoosh ranks them."""
+        scores = self.scores
+        if len(scores) > k:  # only those as good as the k-th best are sorted
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            candidates = np.flatnonzero(scores >= kth)
+        else:
+            candidates = np.arange(len(scores))
+        return self.docs[candidates[np.lexsort((self.docs[candidates], -scores[candidates]))]][:k]
+
+
+NOTHING = Scores(np.empty(0, np.int64), np.empty(0, np.float64))
+
+
+def locate(docs: np.ndarray, sorted_docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of `docs` stands in `sorted_docs`, and whether it is there."""
+    at = np.searchsorted(sorted_docs, docs)
+    found = at < len(sorted_docs)
+    found[found] = sorted_docs[at[found]] == docs[found]
+    return at, found
+
 
 CACHED_POSTINGS = 2_000_000
 """Scored postings kept for later searches (12 bytes each)."""
@@ -210,7 +278,8 @@ def score_all(searcher: Searcher, q: wq.Query, deadline: Deadline | None = None)
     combines whole dictionaries of scores. Phrases are checked from their
     words' scores and positions; wildcards and other rarer nodes are scored
     by Whoosh's own matchers. Only the order in which some scores are added
-    up can differ from Whoosh's.
+    up can differ from Whoosh's. Everything is done over numpy arrays of
+    document numbers and scores (see Scores).
 
     Raises SearchTimeout once past `deadline`.
     """
@@ -259,6 +328,15 @@ class VersionCache:
 
 _term_scores = VersionCache(CACHED_POSTINGS, size=lambda value: len(value[0]))
 
+CACHED_POSITIONS = 32 * 2**20
+"""Bytes of decoded posting blocks (documents and their words' positions)
+kept for later searches: the proximity bonus reads a block per document and
+word of a query's first PROXIMITY_DOCS, 60-100 µs each (Whoosh pickles them),
+a third of a two- or three-word search at 50k articles. A common word's
+blocks serve every query that has it."""
+
+_position_blocks = VersionCache(CACHED_POSITIONS, size=lambda block: 64 * len(block[0]) + sum(map(len, block[1])))
+
 
 class _Scoring:
     """One query's scoring: sub-queries that appear twice in its tree (the
@@ -289,27 +367,26 @@ class _Scoring:
         if isinstance(q, wq.Term):
             return self._term(q)
         if q is wq.NullQuery or (isinstance(q, wq.CompoundQuery) and not q.subqueries):
-            return {}
+            return NOTHING
         if type(q) in (wq.And, wq.Or, BestOf) and len(q.subqueries) == 1:
             return self.scores(q.subqueries[0])  # Whoosh ignores the boost of a single-child compound
         if isinstance(q, BestOf):
-            return _boosted(_best_of([self.scores(s) for s in q.subqueries], q.tiebreak), q.boost)
+            return _best_of([self.scores(s) for s in q.subqueries], q.tiebreak).boosted(q.boost)
         if type(q) is wq.Or and not any(isinstance(s, wq.Not) for s in q.subqueries):
-            return _boosted(_sum([self.scores(s) for s in q.subqueries]), q.boost)
+            return _sum([self.scores(s) for s in q.subqueries]).boosted(q.boost)
         if type(q) is wq.And and not all(isinstance(s, wq.Not) for s in q.subqueries):
-            return _boosted(self._and(q.subqueries), q.boost)
+            return self._and(q.subqueries).boosted(q.boost)
         if type(q) is wq.AndMaybe:
             a = self.scores(q.a)
             b = self._bonus(q.b, among=a)
-            if not b:
+            if not len(b):
                 return a
-            out = dict(a)
-            for d in a.keys() & b.keys():
-                out[d] = a[d] + b[d]
-            return out
+            at, found = locate(b.docs, a.docs)
+            scores = a.scores.copy()
+            scores[at[found]] += b.scores[found]
+            return Scores(a.docs, scores)
         if type(q) is wq.AndNot:
-            a, b = self.scores(q.a), self.scores(q.b)
-            return {d: s for d, s in a.items() if d not in b}
+            return self.scores(q.a).without(self.scores(q.b).docs)
         if isinstance(q, wq.Phrase):
             return self._phrase(q)
         return self._walk(q)
@@ -319,36 +396,28 @@ class _Scoring:
         adds 1.0, the score of Whoosh's InverseMatcher."""
         required = [self.scores(s) for s in subqueries if not isinstance(s, wq.Not)]
         excluded = [self._docs(s.query) for s in subqueries if isinstance(s, wq.Not)]
-        common = set(min(required, key=len))
-        for part in required:
-            common.intersection_update(part)
-        for part in excluded:
-            common.difference_update(part)
-        docs = list(common)
-        totals = list(map(required[0].__getitem__, docs))
+        common = _common(required)
+        for docs in excluded:
+            common = common[~locate(common, docs)[1]]
+        totals = required[0].at(common)
         for part in required[1:]:
-            totals = list(map(operator.add, totals, map(part.__getitem__, docs)))
-        if excluded:
-            totals = [t + len(excluded) for t in totals]
-        return dict(zip(docs, totals))
+            totals = totals + part.at(common)
+        return Scores(common, totals + len(excluded) if excluded else totals)
 
-    def _docs(self, q: wq.Query) -> set[int] | Scores:
-        """The documents `q` matches, where their scores do not matter (what a
-        NOT excludes): words' documents straight from their postings, without
-        building their scores, the title/body choice or exact-form bonuses."""
+    def _docs(self, q: wq.Query) -> np.ndarray:
+        """The documents `q` matches (sorted), where their scores do not
+        matter (what a NOT excludes): words' documents straight from their
+        postings, without building their scores, the title/body choice or
+        exact-form bonuses."""
         if isinstance(q, wq.Term):
-            ids, _ = self._term_arrays(q.fieldname, q.text)
-            return set(ids)
+            return self._term_arrays(q.fieldname, q.text)[0]
         if type(q) is wq.AndMaybe:
             return self._docs(q.a)
         if type(q) in (wq.Or, BestOf) and not any(isinstance(s, wq.Not) for s in q.subqueries):
-            found: set[int] = set()
-            for sub in q.subqueries:
-                found.update(self._docs(sub))
-            return found
-        return self.scores(q)
+            return np.unique(np.concatenate([self._docs(sub) for sub in q.subqueries] or [NOTHING.docs]))
+        return self.scores(q).docs
 
-    def _term_arrays(self, fieldname: str, text: str) -> tuple[array, array]:
+    def _term_arrays(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A term's documents and unboosted scores, kept for later searches."""
         return _term_scores.get((self.version, fieldname, text), lambda: self._read_term(fieldname, text))
 
@@ -358,26 +427,23 @@ class _Scoring:
         key = (q.fieldname, q.text, q.boost)
         found = self.terms.get(key)
         if found is None:
-            ids, scores = self._term_arrays(q.fieldname, q.text)
-            if q.boost != 1.0:
-                scores = (np.frombuffer(scores, dtype=np.float64) * q.boost).tolist()
-            found = self.terms[key] = dict(zip(ids, scores))
+            found = self.terms[key] = Scores(*self._term_arrays(q.fieldname, q.text)).boosted(q.boost)
         return found
 
-    def _read_term(self, fieldname: str, text: str) -> tuple[array, array]:
+    def _read_term(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A term's documents and unboosted scores, as Term.matcher scores
         them, a posting block at a time: the ids and weights of each block
         as Whoosh decodes them, then the BM25F formula over whole arrays
         (numpy), instead of Whoosh's Python call per posting (most of a
         search's time for a word not seen before)."""
-        ids, scores = array("i"), array("d")
+        ids, scores = [NOTHING.docs], [NOTHING.scores]
         schema = self.searcher.schema
         if fieldname not in schema:
-            return ids, scores
+            return NOTHING.docs, NOTHING.scores
         try:
             btext = schema[fieldname].to_bytes(text)
         except ValueError:
-            return ids, scores
+            return NOTHING.docs, NOTHING.scores
         weighting = self.searcher.weighting
         for leaf, offset in self.searcher.leaf_searchers():
             reader = leaf.reader()
@@ -391,8 +457,10 @@ class _Scoring:
                 found = scorer.idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / scorer.avgfl)))
             else:  # not a text field: a filter, whose score is its weight
                 found = weights
-            ids.extend((docs + offset).tolist())
-            scores.extend(found.tolist())
+            ids.append(docs + offset)
+            scores.append(found)
+        ids, scores = np.concatenate(ids), np.concatenate(scores)
+        ids.flags.writeable = scores.flags.writeable = False  # shared by every search that has the term
         return ids, scores
 
     def _phrase(self, q: wq.Phrase, among: Scores | None = None) -> Scores:
@@ -403,19 +471,22 @@ class _Scoring:
         positions of only those are read, a block at a time. With `among`,
         only those documents are looked at."""
         word_scores = [self._term(wq.Term(q.fieldname, word)) for word in q.words]
-        if not all(word_scores):
-            return {}
-        required = word_scores if among is None else [*word_scores, among]
-        docs = sorted(d for d in min(required, key=len) if all(d in r for r in required))
-        if not docs:
-            return {}
-        positions = {word: self._positions(q.fieldname, word, docs) for word in set(q.words)}
-        found: Scores = {}
-        for d in docs:  # one article can hold a word 250,000 times: the deadline is checked within each
+        if not all(map(len, word_scores)):
+            return NOTHING
+        docs = _common(word_scores if among is None else [*word_scores, among])
+        if not len(docs):
+            return NOTHING
+        listed = docs.tolist()
+        positions = {word: self._positions(q.fieldname, word, listed) for word in set(q.words)}
+        keep = np.zeros(len(listed), bool)
+        for n, d in enumerate(listed):  # one article can hold a word 250,000 times: the deadline is checked within each
             decoded = {word: _decoded(encoded[d]) for word, encoded in positions.items()}
-            if occurrences([decoded[word] for word in q.words], q.slop, self.deadline):
-                found[d] = q.boost * sum(scores[d] for scores in word_scores)
-        return found
+            keep[n] = bool(occurrences([decoded[word] for word in q.words], q.slop, self.deadline))
+        docs = docs[keep]
+        total = np.zeros(len(docs))
+        for scores in word_scores:
+            total += scores.at(docs)
+        return Scores(docs, q.boost * total)
 
     def _bonus(self, q: wq.Query, among: Scores) -> Scores:
         """What `q` adds to the documents of `among` (the bonus side of an
@@ -425,40 +496,43 @@ class _Scoring:
         if isinstance(q, Proximity):
             return self._proximity(q, among=among)
         if type(q) is wq.Or and all(isinstance(s, (wq.Phrase, Proximity)) for s in q.subqueries):
-            return _boosted(_sum([self._bonus(s, among) for s in q.subqueries]), q.boost)
+            return _sum([self._bonus(s, among) for s in q.subqueries]).boosted(q.boost)
         return self.scores(q)
 
     def _proximity(self, q: Proximity, among: Scores) -> Scores:
         """The proximity bonus of the best PROXIMITY_DOCS documents of `among`."""
-        docs = sorted(heapq.nlargest(PROXIMITY_DOCS, among, key=among.__getitem__))
+        docs = np.sort(among.best(PROXIMITY_DOCS))
         words = [self._word_in(q.fieldname, terms, docs) for terms in q.words]
         self.deadline.check()
-        found: Scores = {}
+        found: dict[int, float] = {}
         for (first, first_scores), (second, second_scores) in zip(words, words[1:]):
             for d in first.keys() & second.keys():
                 near = closeness(first[d], second[d], WINDOW)
                 if near:
                     found[d] = found.get(d, 0.0) + near * (first_scores[d] + second_scores[d]) / 2
-        return _boosted(found, q.boost)
+        return Scores.of(found).boosted(q.boost)
 
-    def _word_in(self, fieldname: str, terms: tuple[str, ...], docs: list[int]) -> tuple[dict[int, list[int]], Scores]:
-        """Where a word (any of its terms) stands in each of `docs` that has
-        it in `fieldname`, and its score there."""
+    def _word_in(self, fieldname: str, terms: tuple[str, ...], docs: np.ndarray
+                 ) -> tuple[dict[int, list[int]], dict[int, float]]:
+        """Where a word (any of its terms) stands in each of `docs` (sorted)
+        that has it in `fieldname`, and its score there."""
         positions: dict[int, list[int]] = {}
-        scores: Scores = {}
+        scores: dict[int, float] = {}
         for term in terms:
             term_scores = self._term(wq.Term(fieldname, term))
-            holding = [d for d in docs if d in term_scores]
-            for d, value in self._positions(fieldname, term, holding).items():
-                positions[d] = sorted(positions.get(d, []) + _decoded(value))
-                scores[d] = max(scores.get(d, 0.0), term_scores[d])
+            at, found = locate(docs, term_scores.docs)
+            holding = docs[found].tolist()
+            encoded = self._positions(fieldname, term, holding)
+            for d, score in zip(holding, term_scores.scores[at[found]].tolist()):
+                positions[d] = sorted(positions.get(d, []) + _decoded(encoded[d]))
+                scores[d] = max(scores.get(d, 0.0), score)
         return positions, scores
 
     def _positions(self, fieldname: str, word: str, docs: list[int]) -> dict[int, bytes]:
         """The encoded positions of a word in each of `docs` (sorted; each
-        holds the word), reading only the posting blocks that have them.
-        Every index is written in Whoosh's default (W3) format, whose
-        matcher's blocks are read here directly."""
+        holds the word), in that order, reading only the posting blocks that
+        have them. Every index is written in Whoosh's default (W3) format,
+        whose matcher's blocks are read here directly."""
         out: dict[int, bytes] = {}
         btext = self.searcher.schema[fieldname].to_bytes(word)
         for leaf, offset in self.searcher.leaf_searchers():
@@ -468,12 +542,12 @@ class _Scoring:
             m = leaf.reader().postings(fieldname, btext)
             if isinstance(m, FilterMatcher):  # deleted documents: none is among `docs`
                 m = m.child
+            segment = leaf.reader().segment().segment_id()
             wanted = [d - offset for d in docs[start:end]]
             i = 0
             while i < len(wanted) and m.is_active():
                 if wanted[i] <= m.block_max_id():
-                    m.id(), m.value()  # load the block's ids and values
-                    ids, values = m._ids, m._values
+                    ids, values = _position_blocks.get((segment, fieldname, btext, m._dataoffset), partial(_block, m))
                     while i < len(wanted) and wanted[i] <= ids[-1]:
                         out[wanted[i] + offset] = values[bisect_left(ids, wanted[i])]
                         i += 1
@@ -486,17 +560,24 @@ class _Scoring:
         patterns)."""
         found = self.walked.get(q)
         if found is None:
-            found = {}
+            walked: dict[int, float] = {}
             context = self.searcher.context()
             for leaf, offset in self.searcher.leaf_searchers():
                 m = q.matcher(leaf, context)
                 while m.is_active():
-                    found[offset + m.id()] = m.score()
+                    walked[offset + m.id()] = m.score()
                     m.next()
-                    if len(found) % self.WALK_CHECK == 0:
+                    if len(walked) % self.WALK_CHECK == 0:
                         self.deadline.check()
-            self.walked[q] = found
+            found = self.walked[q] = Scores.of(walked)
         return found
+
+
+def _block(m) -> tuple[tuple[int, ...], tuple[bytes, ...]]:
+    """The documents and values (encoded positions) of the posting block a
+    W3 block matcher stands at."""
+    m.id(), m.value()  # load the block's ids and values
+    return m._ids, m._values
 
 
 def _postings(m) -> tuple[np.ndarray, np.ndarray]:
@@ -551,36 +632,47 @@ def _decoded(value: bytes) -> list[int]:
     return list(accumulate(loads(value[4:])))
 
 
-def _boosted(scores: Scores, boost: float) -> Scores:
-    return scores if boost == 1.0 else {d: s * boost for d, s in scores.items()}
+def _common(parts: list[Scores]) -> np.ndarray:
+    """The documents in every one of `parts`, from the smallest down."""
+    common = min(parts, key=len).docs
+    for part in parts:
+        if part.docs is not common:
+            common = common[locate(common, part.docs)[1]]
+    return common
+
+
+def _union(parts: list[Scores]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every document of `parts` once, sorted; and the scores of all parts,
+    document by document, in the parts' order; and where each document's
+    scores begin in them."""
+    docs = np.concatenate([part.docs for part in parts])
+    order = np.argsort(docs, kind="stable")  # runs of sorted numbers: a merge
+    docs = docs[order]
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    return docs[starts], np.concatenate([part.scores for part in parts])[order], starts
 
 
 def _sum(parts: list[Scores]) -> Scores:
     """Union, adding up the scores of documents in several parts (UnionMatcher)."""
-    parts = sorted(filter(None, parts), key=len, reverse=True)
+    parts = [part for part in parts if len(part)]
     if len(parts) < 2:
-        return parts[0] if parts else {}
-    out = dict(parts[0])
-    get = out.get
-    for part in parts[1:]:
-        for d, s in part.items():
-            have = get(d)
-            out[d] = s if have is None else have + s
-    return out
+        return parts[0] if parts else NOTHING
+    docs, scores, starts = _union(parts)
+    return Scores(docs, np.add.reduceat(scores, starts))
 
 
 def _best_of(parts: list[Scores], tiebreak: float) -> Scores:
     """Union, scoring each document as _BestOfMatcher does, folding the
-    parts left to right (two parts either way round: the larger is copied)."""
-    parts = [part for part in parts if part]
+    parts left to right: max(a, b) + tiebreak * min(a, b)."""
+    parts = [part for part in parts if len(part)]
     if len(parts) < 2:
-        return parts[0] if parts else {}
-    if len(parts) == 2 and len(parts[1]) > len(parts[0]):
-        parts.reverse()
-    out = dict(parts[0])
-    get = out.get
+        return parts[0] if parts else NOTHING
+    found = parts[0]
     for part in parts[1:]:
-        for d, s in part.items():
-            have = get(d)
-            out[d] = s if have is None else max(have, s) + tiebreak * min(have, s)
-    return out
+        docs, scores, starts = _union([found, part])
+        twice = np.diff(starts, append=len(scores)) == 2
+        best = scores[starts]  # a document in one part only: its score
+        first, second = scores[starts[twice]], scores[starts[twice] + 1]
+        best[twice] = np.maximum(first, second) + tiebreak * np.minimum(first, second)
+        found = Scores(docs, best)
+    return found
