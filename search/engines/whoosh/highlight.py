@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Callable, Collection
 
 from .analysis import TOKEN_PATTERN
@@ -23,8 +24,10 @@ from .phrases import occurrences
 
 
 SNIPPET_CHARS = 240
-_WORD = re.compile(TOKEN_PATTERN)
-"""Words as the analyzers' tokenizer finds them."""
+_SPLIT = re.compile(f"({TOKEN_PATTERN})")
+"""Words as the analyzers' tokenizer finds them, kept when a text is split
+at them: re.split makes strings in C where re.finditer makes a match object
+a word (4 times as slow: 2 of a search's 10 ms at 50k articles)."""
 
 
 @dataclass
@@ -50,14 +53,15 @@ class Wanted:
         return bool(self.terms or self.phrases or self.patterns)
 
 
-Words = tuple[list[re.Match], list[str]]
-"""A text's words as found, and as strings."""
+Words = tuple[list[int], list[str]]
+"""A text's words: where each begins and ends (the n-th word's at 2n and
+2n + 1), and the words."""
 
 
 def split(text: str) -> Words:
     """A text's words, as the analyzers' tokenizer finds them."""
-    tokens = list(_WORD.finditer(text))
-    return tokens, list(map(re.Match.group, tokens))
+    parts = _SPLIT.split(text)  # text between words, a word, text between, ...
+    return list(accumulate(map(len, parts[:-1]))), parts[1::2]
 
 
 class WordFinder:
@@ -84,7 +88,7 @@ class WordFinder:
         (`words`: the text's words, when they are known already)."""
         if not self.wanted:
             return []
-        tokens, words = words or split(text)
+        bounds, words = words or split(text)
         new = set(words) - self.judged
         for n, word in enumerate(new):
             if n % self.JUDGE_CHECK == 0:
@@ -92,12 +96,13 @@ class WordFinder:
             if self.wanted.matches(self.terms_of(word)):
                 self.found.add(word)
         self.judged |= new
-        spans = {m.span() for m, w in zip(tokens, words) if w in self.found}
+        found = self.found
+        spans = {(bounds[2 * n], bounds[2 * n + 1]) for n, w in enumerate(words) if w in found}
         if self.wanted.phrases:
             where = self._phrase_terms(words)
             for phrase, slop in self.wanted.phrases:
                 at = occurrences([where[term] for term in phrase], slop, self.deadline)
-                spans.update(tokens[i].span() for i in at)
+                spans.update((bounds[2 * n], bounds[2 * n + 1]) for n in at)
         return sorted(spans)
 
     def _phrase_terms(self, words: list[str]) -> dict[str, list[int]]:
