@@ -238,3 +238,26 @@ def test_a_query_with_date_filters_is_echoed_whole_and_its_suggestion_keeps_them
     with dated_index.searcher() as s:
         results = search(s, "Mosl date:2019")
         assert results.query == "Mosl date:2019" and results.suggestion == "mosul date:2019"
+
+
+def test_a_columns_ranks_and_periods_are_those_of_its_sorted_values():
+    """Newest first and the date facet rest on one sort of a column's
+    distinct values: each value's place (greatest first) and its year, month
+    and day are what sorting the values gives."""
+    import random
+
+    import numpy as np
+
+    from search.engines.whoosh.searching import _Column
+
+    rng = random.Random(3)
+    values = [f"{rng.randint(2001, 2020)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z"
+              for _ in range(3000)] + [""] * 5
+    column = _Column(values)
+    distinct = column.values
+    newest_first = sorted(range(len(distinct)), key=distinct.__getitem__, reverse=True)
+    assert np.argsort(column.rank()).tolist() == newest_first
+    for width in (4, 7, 10):
+        periods, of_code = column.cut(width)
+        assert periods.tolist() == sorted({v[:width] for v in distinct})
+        assert [periods[of_code[c]] for c in range(len(distinct))] == [v[:width] for v in distinct]

@@ -264,7 +264,8 @@ def locate(docs: np.ndarray, sorted_docs: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 CACHED_POSTINGS = 2_000_000
-"""Scored postings kept for later searches (12 bytes each)."""
+"""Scored postings kept for later searches (16 bytes each; a term's entry
+counts as 16 more, so that words no article has cannot fill memory)."""
 
 
 def score_all(searcher: Searcher, q: wq.Query, deadline: Deadline | None = None) -> Scores:
@@ -326,7 +327,7 @@ class VersionCache:
         return value
 
 
-_term_scores = VersionCache(CACHED_POSTINGS, size=lambda value: len(value[0]))
+_term_scores = VersionCache(CACHED_POSTINGS, size=lambda value: len(value[0]) + 16)
 
 CACHED_POSITIONS = 32 * 2**20
 """Bytes of decoded posting blocks (documents and their words' positions)
