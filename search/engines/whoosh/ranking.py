@@ -216,14 +216,18 @@ class Scores(Mapping[int, float]):
         return iter(self.docs.tolist())
 
     def __getitem__(self, doc: int) -> float:
-        at = int(np.searchsorted(self.docs, doc))
-        if at == len(self.docs) or self.docs[at] != doc:
+        at = self._index(doc)
+        if at is None:
             raise KeyError(doc)
         return float(self.scores[at])
 
     def __contains__(self, doc: object) -> bool:
+        return self._index(doc) is not None
+
+    def _index(self, doc: object) -> int | None:
+        """Where `doc` is in the arrays, if there."""
         at = int(np.searchsorted(self.docs, doc))
-        return at < len(self.docs) and self.docs[at] == doc
+        return at if at < len(self.docs) and self.docs[at] == doc else None
 
     def where(self, keep: np.ndarray) -> Scores:
         """Those documents for which `keep` (one bool each) is true."""
@@ -276,11 +280,10 @@ def score_all(searcher: Searcher, q: wq.Query, deadline: Deadline | None = None)
     search every word in each language's fields, that was most of a search's
     time (10-20 µs per matching document). Here each term's postings are
     scored in one pass and kept for later searches, and a query node
-    combines whole dictionaries of scores. Phrases are checked from their
+    combines whole arrays of scores. Phrases are checked from their
     words' scores and positions; wildcards and other rarer nodes are scored
     by Whoosh's own matchers. Only the order in which some scores are added
-    up can differ from Whoosh's. Everything is done over numpy arrays of
-    document numbers and scores (see Scores).
+    up can differ from Whoosh's.
 
     Raises SearchTimeout once past `deadline`.
     """
