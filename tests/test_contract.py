@@ -148,6 +148,16 @@ def test_an_unreadable_file_is_skipped_and_the_rest_indexed(make_engine, tmp_pat
     assert engine.stats().documents == 2
 
 
+def test_an_empty_index_answers_with_nothing(make_engine):
+    engine = make_engine()
+    engine.create()
+    for request in (SearchRequest("Truppen", meaning=False), SearchRequest("Truppen", sort="newest", meaning=False),
+                    SearchRequest("Truppen date:2019", lang="de", meaning=False)):
+        results = engine.search(request)
+        assert results.total == 0 and not results.results
+    assert engine.stats().documents == 0 and engine.health().documents == 0
+
+
 def test_stats_and_health(seeded):
     stats = seeded.stats()
     assert stats.documents == 9 and stats.languages == {"ar": 2, "de": 4, "nl": 2, "en": 1}

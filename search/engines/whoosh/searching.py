@@ -314,7 +314,8 @@ class _Column:
         if found is None:
             order = self._order()
             cut = self.array()[order].astype(f"U{width}")
-            new = np.concatenate(([True], cut[1:] != cut[:-1]))
+            new = np.ones(len(cut), bool)  # no values in an empty index
+            new[1:] = cut[1:] != cut[:-1]
             of_code = np.empty(len(order), np.int64)
             of_code[order] = np.cumsum(new) - 1
             found = self._cut[width] = (cut[new], of_code)
