@@ -84,13 +84,13 @@ def test_when_the_deadline_passes_while_snippets_are_made_the_rest_show_their_op
     vocabulary = ["".join(rng.choice("abcdefghij") for _ in range(7)) for _ in range(10_000)]
     folder = tmp_path / "in"
     folder.mkdir()
-    bodies = {f"long{i}": "troops " + " ".join(rng.choices(vocabulary, k=5_000)) for i in range(50)}
+    bodies = {f"long{i}": "troops " + " ".join(rng.choices(vocabulary, k=20_000)) for i in range(50)}
     write_jsonl(folder / "a.jsonl", [{"id": i, "lang": "en", "title": f"Report {i}", "body": b} for i, b in bodies.items()])
     ix = Index(tmp_path / "ix")
     ix.update([folder])
     with ix.searcher() as s:
         search(s, "troops", per_page=1)  # analyzers and caches ready: what follows is the search itself
-        results = search(s, "troops", per_page=50, deadline=Deadline(0.25))  # scoring takes milliseconds, snippets half a second
+        results = search(s, "troops", per_page=50, deadline=Deadline(0.25))  # scoring takes milliseconds, snippets a second
     assert results.total == 50 and len(results.results) == 50
     assert "<mark>troops</mark>" in results.results[0].snippet
     last = results.results[-1]
