@@ -69,6 +69,15 @@ def test_a_hit_found_by_meaning_alone_says_so_and_marks_nothing(meaning_index):
     assert all(hit.snippet for hit in by_meaning)  # its opening, the part that was embedded
 
 
+def test_each_hit_shows_its_own_snippet_on_every_page(meaning_index):
+    """The snippets of the keywords' best matches are made while the query is
+    embedded, before the ranking by meaning reorders them."""
+    whole = {hit.id: (hit.snippet, hit.title_html) for hit in found(meaning_index, "US troops leave Iraq").results}
+    assert len(whole) == 5 and sum("<mark>" in snippet for snippet, _ in whole.values()) == 2  # the German ones
+    paged = [hit for page in (1, 2, 3) for hit in found(meaning_index, "US troops leave Iraq", page=page, per_page=2).results]
+    assert {hit.id: (hit.snippet, hit.title_html) for hit in paged} == whole
+
+
 def test_keyword_matches_rank_first_for_a_word_in_the_articles_own_language(meaning_index):
     results = found(meaning_index, "Truppen")
     assert not results.results[0].by_meaning and SEED_IDS[results.results[0].id] == "de"

@@ -257,6 +257,7 @@ class Scores(Mapping[int, float]):
 
 
 NOTHING = Scores(np.empty(0, np.int64), np.empty(0, np.float64))
+NOTHING.docs.flags.writeable = NOTHING.scores.flags.writeable = False  # shared by every search
 
 
 def locate(docs: np.ndarray, sorted_docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

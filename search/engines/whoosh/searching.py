@@ -122,6 +122,12 @@ def search(
             meaning.cancel()
         raise
     by_meaning: set[int] = set()
+    highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
+    if meaning is not None and highlighter is not None and sort == "relevance":
+        # the keywords' best are most of the page: their snippets are made while the query
+        # is embedded and compared (in C and numpy, without the GIL) rather than after
+        for d in scores.best(page * per_page)[(page - 1) * per_page:]:
+            highlighter.marks(d, searcher.stored_fields(d))
     if meaning is not None and meaning.wait(deadline):
         not_written_in = {lang for lang, weight in weights.items() if weight < WRITTEN_IN}
         near, by_meaning_alone = meaning.nearest(code, scores, not_written_in)
@@ -132,12 +138,15 @@ def search(
     total = len(found)
     ranked, folded = _ranked(searcher, vectors if collapse else None, found, sort, page * per_page)
     total -= sum(map(len, folded.values()))
-    highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
     shown = ranked[(page - 1) * per_page:]
     also = counterparts(searcher, vectors, shown) if vectors is not None and not deadline.passed() else {}
     names = source_names(searcher)
-    hits = [_hit(searcher.stored_fields(d), scores[d], highlighter, names, d in by_meaning, also.get(d, []),
-                 [article(searcher, *other) for other in folded.get(d, [])]) for d in shown]
+    hits = []
+    for d in shown:
+        stored = searcher.stored_fields(d)
+        marks = highlighter.marks(d, stored) if highlighter else ("", mark(stored.get("title", ""), []))
+        hits.append(_hit(stored, scores[d], marks, names, d in by_meaning, also.get(d, []),
+                         [article(searcher, *other) for other in folded.get(d, [])]))
     suggestion = None
     by_words = total - sum(d in found for d in by_meaning)
     if by_words < SUGGEST_BELOW and not deadline.passed():
@@ -449,6 +458,15 @@ class _Highlighter:
         self.wanted = wanted
         self.deadline = deadline
         self.finders: dict[str, tuple[WordFinder, WordFinder]] = {}
+        self.made: dict[int, tuple[str, str]] = {}
+
+    def marks(self, doc: int, stored: dict) -> tuple[str, str]:
+        """Document `doc`'s snippet and marked title, made once a search:
+        some are made early, while the query is embedded."""
+        if doc not in self.made:
+            lang, title, body = (stored.get(name, "") for name in ("lang", "title", "body"))
+            self.made[doc] = (snippet(body, self.spans(scanned(body), lang)), mark(title, self.spans(title, lang)))
+        return self.made[doc]
 
     def spans(self, text: str, lang: str) -> list[Span]:
         """Where the query matches `text`, an article's title or body in `lang`."""
@@ -499,25 +517,22 @@ def mark_article(article: Article, text: str, limits: Limits = Limits(), deadlin
     )
 
 
-def _hit(stored: dict, score: float, highlighter: _Highlighter | None, source_names: dict[str, str],
+def _hit(stored: dict, score: float, marks: tuple[str, str], source_names: dict[str, str],
          by_meaning: bool = False, also_in: list[Counterpart] | None = None,
          duplicates: list[Counterpart] | None = None) -> Hit:
-    """A result; with its snippet and title marks unless `highlighter` is None."""
-    lang = stored.get("lang", "")
-    title = stored.get("title", "")
-    body = stored.get("body", "")
+    """A result, with its snippet and marked title (`marks`)."""
     return Hit(
         id=stored["id"],
-        title=title,
-        lang=lang,
+        title=stored.get("title", ""),
+        lang=stored.get("lang", ""),
         source=stored.get("source", ""),
         source_name=source_names.get(stored.get("source", ""), ""),
         url=stored.get("url", ""),
         date=stored.get("date", ""),
         published=published.iso if (published := parse_date(stored.get("date", ""))) else "",
         score=round(score, 4),
-        snippet=snippet(body, highlighter.spans(scanned(body), lang)) if highlighter else "",
-        title_html=mark(title, highlighter.spans(title, lang) if highlighter else []),
+        snippet=marks[0],
+        title_html=marks[1],
         by_meaning=by_meaning,
         also_in=also_in or [],
         duplicates=duplicates or [],
