@@ -5,6 +5,7 @@ import fcntl
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -268,6 +269,41 @@ def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(tmp_path, a
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
     report = ix.update([articles_dir])
     assert (report.files_unchanged, report.updated) == (4, 1)
+
+
+def test_a_worker_that_finishes_first_while_another_is_busy_is_no_failure(tmp_path, monkeypatch):
+    """Under load one worker can still be analyzing two queued batches when
+    the other has been told to stop, has handed over its segments and
+    exited: the run waits for the busy one rather than taking the exit for
+    a crash."""
+    def prepared(item):
+        if int(item[0].id) // segments.BATCH % 2:  # the second worker's batches, half a second each
+            time.sleep(0.5 / segments.BATCH)
+        return _prepared(item)
+
+    monkeypatch.setattr(index_module, "_prepared", prepared)
+    records = [{"id": str(n), "lang": "en", "title": f"Report {n}", "body": f"Troops left the base on day {n}."}
+               for n in range(8 * segments.BATCH)]
+    report = Index(tmp_path / "ix").update([write_jsonl(tmp_path / "a.jsonl", records)], workers=2)
+    assert report.added == 8 * segments.BATCH
+
+
+def test_a_worker_killed_mid_run_fails_the_run_and_the_index_stays_as_it_was(tmp_path, monkeypatch):
+    def prepared(item):
+        if item[0].id == str(3 * segments.BATCH):  # in the second worker's second batch: killed, as by the OOM killer
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _prepared(item)
+
+    ix = Index(tmp_path / "ix")
+    ix.update([SEEDS])
+    monkeypatch.setattr(index_module, "_prepared", prepared)
+    records = [{"id": str(n), "lang": "en", "title": f"Report {n}", "body": f"Troops left the base on day {n}."}
+               for n in range(8 * segments.BATCH)]
+    with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+        ix.update([SEEDS, write_jsonl(tmp_path / "a.jsonl", records)], workers=2)
+    assert ix.stats().documents == 5
+    with ix.searcher() as searcher:
+        assert search(searcher, "Truppen").total == 2
 
 
 def test_one_worker_builds_the_same_index_as_two(tmp_path):

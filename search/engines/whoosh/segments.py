@@ -517,14 +517,14 @@ class _WorkerPool:
     def send(self, batch: tuple[list, float] | None) -> None:
         """Send a batch (items, and the input bytes behind them) to the next
         worker in turn, or None: the end."""
-        jobs = self.jobs[self.sent % len(self.jobs)]
+        worker = self.sent % len(self.jobs)
         self.sent += 1
         while True:
             try:
-                jobs.put(batch, timeout=WAIT)
+                self.jobs[worker].put(batch, timeout=WAIT)
                 return
-            except queue.Full:
-                if not all(p.is_alive() for p in self.processes):
+            except queue.Full:  # the worker is busy, or dead; another may have finished (told to stop) and left
+                if not self.processes[worker].is_alive() or any(p.exitcode not in (None, 0) for p in self.processes):
                     raise self._failure() from None
                 self.tick(None)
 
