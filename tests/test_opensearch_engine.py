@@ -13,6 +13,7 @@ import itertools
 import json
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -253,6 +254,23 @@ def test_odd_syntax_is_read_as_words(engine, query):
 def test_a_search_past_its_deadline_is_stopped(engine):
     with pytest.raises(SearchTimeout):
         engine.search(SearchRequest("troops"), Deadline(0.0))
+
+
+def test_a_search_ends_at_its_deadline_even_while_the_cluster_highlights(cluster):
+    """The cluster's own timeout covers its query phase only; highlighting
+    long articles went on past it."""
+    words = [f"w{n}" for n in range(5_000)]
+    body = " ".join("Kangaroo" if n % 50 == 0 else words[n * 7919 % len(words)] for n in range(100_000))
+    with _engine(cluster) as long_articles:
+        long_articles.create()
+        long_articles.put([Article(f"long-{n}", f"Kangaroo report {n}", body, "en") for n in range(40)])
+        started = time.monotonic()
+        assert long_articles.search(SearchRequest("Kangaroo", per_page=40), Deadline(30)).total == 40
+        assert time.monotonic() - started > 0.6  # what the deadline below has to cut short
+        started = time.monotonic()
+        with pytest.raises(SearchTimeout):
+            long_articles.search(SearchRequest("Kangaroo", per_page=40), Deadline(0.3))
+        assert time.monotonic() - started < 0.6  # it was 0.8: the cluster answered 0.5 s late
 
 
 def test_paging_limits(engine):

@@ -34,9 +34,6 @@ SUGGEST_BELOW = 3
 """Offer a spelling suggestion when a query finds fewer results than this."""
 SOURCES = 1000
 """Most sources the source facet counts (the most frequent)."""
-GRACE_SECONDS = 0.5
-"""How much longer than the search's own timeout the client waits for the
-answer: the cluster stops a search at its timeout, then still answers."""
 
 
 class Search:
@@ -104,15 +101,18 @@ class Search:
         return body
 
     def send(self, body: dict, count: bool = False) -> dict:
-        """Send a search (or a count) within what is left of the deadline."""
+        """Send a search (or a count) within what is left of the deadline.
+        The cluster's own `timeout` stops only the query phase (fetching and
+        highlighting ran on for 0.5 s past it), so the client stops waiting
+        at the deadline too, and the cluster's answer after it is dropped."""
         left = self.deadline.at - time.monotonic()
         if left <= 0:
             raise self.timeout()
         with translated(self.location, searching=True):
             if count:
-                return self.client.count(index=self.index, body=body, request_timeout=left + GRACE_SECONDS)
+                return self.client.count(index=self.index, body=body, request_timeout=left)
             body = body | {"timeout": f"{max(1, int(left * 1000))}ms"}
-            response = self.client.search(index=self.index, body=body, request_timeout=left + GRACE_SECONDS,
+            response = self.client.search(index=self.index, body=body, request_timeout=left,
                                           allow_partial_search_results=False)
         self.took += response.get("took", 0)
         if response.get("timed_out"):
