@@ -271,6 +271,13 @@ def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(tmp_path, a
     assert (report.files_unchanged, report.updated) == (4, 1)
 
 
+def _eight_batches(tmp_path):
+    """A file of 8 batches of articles, numbered from 0: 4 for each of 2 workers."""
+    return write_jsonl(tmp_path / "numbered.jsonl", [
+        {"id": str(n), "lang": "en", "title": f"Report {n}", "body": f"Troops left the base on day {n}."}
+        for n in range(8 * segments.BATCH)])
+
+
 def test_a_worker_that_finishes_first_while_another_is_busy_is_no_failure(tmp_path, monkeypatch):
     """Under load one worker can still be analyzing two queued batches when
     the other has been told to stop, has handed over its segments and
@@ -282,9 +289,7 @@ def test_a_worker_that_finishes_first_while_another_is_busy_is_no_failure(tmp_pa
         return _prepared(item)
 
     monkeypatch.setattr(index_module, "_prepared", prepared)
-    records = [{"id": str(n), "lang": "en", "title": f"Report {n}", "body": f"Troops left the base on day {n}."}
-               for n in range(8 * segments.BATCH)]
-    report = Index(tmp_path / "ix").update([write_jsonl(tmp_path / "a.jsonl", records)], workers=2)
+    report = Index(tmp_path / "ix").update([_eight_batches(tmp_path)], workers=2)
     assert report.added == 8 * segments.BATCH
 
 
@@ -297,10 +302,8 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_index_stays_as_it_was(tmp
     ix = Index(tmp_path / "ix")
     ix.update([SEEDS])
     monkeypatch.setattr(index_module, "_prepared", prepared)
-    records = [{"id": str(n), "lang": "en", "title": f"Report {n}", "body": f"Troops left the base on day {n}."}
-               for n in range(8 * segments.BATCH)]
     with pytest.raises(RuntimeError, match="stopped unexpectedly"):
-        ix.update([SEEDS, write_jsonl(tmp_path / "a.jsonl", records)], workers=2)
+        ix.update([SEEDS, _eight_batches(tmp_path)], workers=2)
     assert ix.stats().documents == 5
     with ix.searcher() as searcher:
         assert search(searcher, "Truppen").total == 2
