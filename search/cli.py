@@ -8,7 +8,7 @@ import os
 import shutil
 import signal
 import sys
-import time
+import threading
 from functools import wraps
 from html import escape
 from pathlib import Path
@@ -112,21 +112,24 @@ WATCH_SECONDS = 2.0
 (it reads only those: the others are known by size and times)."""
 
 
-def _stop_watching(signum: int, frame) -> None:
-    """SIGTERM stops watching as Ctrl+C does: an update under way is given
-    up, and the index keeps what it had."""
-    raise KeyboardInterrupt
-
-
 def _watch(engine: Engine, paths: tuple[Path, ...], folder: Path, workers: int | None, embeddings: bool) -> None:
     """Index `paths` again every WATCH_SECONDS until Ctrl+C or SIGTERM,
     reporting the runs that change something (and each skipped file once)."""
-    signal.signal(signal.SIGTERM, _stop_watching)  # how service managers stop it; Ctrl+C is SIGINT
+    stopped = threading.Event()
+
+    def stop(signum: int, frame) -> None:
+        """Give up an update under way (the index keeps what it had). The
+        exception is lost if it lands in a finalizer (a worker queue's, say),
+        which then goes on: `stopped` still ends the loop after it."""
+        stopped.set()
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGINT):  # how service managers stop it, and Ctrl+C
+        signal.signal(signum, stop)
     click.echo(f"Watching {folder.absolute()} for articles; Ctrl+C stops.", err=True)
     told: set[tuple[str, str]] = set()
     try:
-        while True:
-            time.sleep(WATCH_SECONDS)
+        while not stopped.wait(WATCH_SECONDS):
             try:
                 report = engine.update(paths, workers=workers, wait=WATCH_SECONDS)
             except IndexBusy:
@@ -140,7 +143,8 @@ def _watch(engine: Engine, paths: tuple[Path, ...], folder: Path, workers: int |
                 report.skipped = new
                 _print_report(report, engine)
     except KeyboardInterrupt:
-        click.echo("Stopped watching.", err=True)
+        pass
+    click.echo("Stopped watching.", err=True)
 
 
 _PHASES = {"reading": "Reading", "writing": "Writing", "committing": "Committing", "embedding": "Embedding",
