@@ -90,6 +90,10 @@ class Meaning:
         self.similarity = np.zeros(0)
         self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {})
 
+    def ready(self) -> bool:
+        """Whether the query's similarity to every passage is there (or failed)."""
+        return self.pending.done()
+
     def wait(self, deadline: Deadline) -> bool:
         """Wait until the deadline for the query's similarity to every
         passage; False if it is not there in time, or no article has a

@@ -122,11 +122,14 @@ def search(
             meaning.cancel()
         raise
     by_meaning: set[int] = set()
+    passing = _Filter(searcher, code, source, dates)
     highlighter = _Highlighter(wanted_by_field(query), deadline) if snippets else None
     if meaning is not None and highlighter is not None and sort == "relevance":
         # the keywords' best are most of the page: their snippets are made while the query
-        # is embedded and compared (in C and numpy, without the GIL) rather than after
-        for d in scores.best(page * per_page)[(page - 1) * per_page:]:
+        # is embedded and compared (in C and numpy, without the GIL), until it is
+        for d in scores.where(passing(scores.docs)).best(page * per_page)[(page - 1) * per_page:]:
+            if meaning.ready():
+                break
             highlighter.marks(d, searcher.stored_fields(d))
     if meaning is not None and meaning.wait(deadline):
         not_written_in = {lang for lang, weight in weights.items() if weight < WRITTEN_IN}
@@ -134,7 +137,7 @@ def search(
         by_meaning = {d for d in near if d not in scores}
         scores = _fused(scores, near, by_meaning_alone)
         everywhere = _fused(everywhere, *meaning.nearest(None, everywhere, not_written_in)) if code else scores
-    found, facets = _filtered(searcher, scores, everywhere, code, source, dates)
+    found, facets = _filtered(scores, everywhere, passing)
     total = len(found)
     ranked, folded = _ranked(searcher, vectors if collapse else None, found, sort, page * per_page)
     total -= sum(map(len, folded.values()))
@@ -237,33 +240,41 @@ def _expansion(reader, node: wq.Prefix | wq.Wildcard, limit: int, deadline: Dead
     return found
 
 
-def _filtered(searcher: Searcher, scores: Scores, everywhere: Scores, code: str | None, source: str | None,
-              dates: DateRange) -> tuple[Scores, dict]:
-    """The matches that pass the filters, and the facets: the language and
-    source facets show what choosing another value would give, so each is
-    counted without its own filter; the date facet narrows down (a year's
-    matches by month, a month's by day), so it counts the matches found.
+class _Filter:
+    """Which documents pass a search's language, source and date filters.
     A common word matches tens of thousands of articles: this is numpy's
     work, over the columns' codes (at 50k articles 5 of a query's 30 ms were
     these loops in Python)."""
-    langs, sources, published = (_column(searcher, name) for name in ("lang", "source", "published"))
-    in_range = published.where(dates.__contains__) if dates else None
 
-    def passing(docs: np.ndarray, lang: bool = True, from_source: bool = True) -> np.ndarray:
+    def __init__(self, searcher: Searcher, code: str | None, source: str | None, dates: DateRange):
+        self.langs, self.sources, self.published = (_column(searcher, name) for name in ("lang", "source", "published"))
+        self.lang = self.langs.code(code) if code else None
+        self.source = self.sources.code(source) if source else None
+        self.in_range = self.published.where(dates.__contains__) if dates else None
+
+    def __call__(self, docs: np.ndarray, lang: bool = True, from_source: bool = True) -> np.ndarray:
+        """Whether each of `docs` passes (the language and source filters
+        unless told not to)."""
         keep = np.ones(len(docs), bool)
-        if lang and code:
-            keep &= langs.codes[docs] == langs.code(code)
-        if from_source and source:
-            keep &= sources.codes[docs] == sources.code(source)
-        if in_range is not None:
-            keep &= in_range[published.codes[docs]]
+        if lang and self.lang is not None:
+            keep &= self.langs.codes[docs] == self.lang
+        if from_source and self.source is not None:
+            keep &= self.sources.codes[docs] == self.source
+        if self.in_range is not None:
+            keep &= self.in_range[self.published.codes[docs]]
         return keep
 
+
+def _filtered(scores: Scores, everywhere: Scores, passing: _Filter) -> tuple[Scores, dict]:
+    """The matches that pass the filters, and the facets: the language and
+    source facets show what choosing another value would give, so each is
+    counted without its own filter; the date facet narrows down (a year's
+    matches by month, a month's by day), so it counts the matches found."""
     found = scores.where(passing(scores.docs))
     return found, {
-        "lang": langs.counts(everywhere.docs[passing(everywhere.docs, lang=False)]),
-        "source": sources.counts(scores.docs[passing(scores.docs, from_source=False)]),
-        "date": _date_facet(published, found.docs),
+        "lang": passing.langs.counts(everywhere.docs[passing(everywhere.docs, lang=False)]),
+        "source": passing.sources.counts(scores.docs[passing(scores.docs, from_source=False)]),
+        "date": _date_facet(passing.published, found.docs),
     }
 
 
