@@ -14,11 +14,12 @@ import re
 import time
 
 from opensearchpy import OpenSearch
+from urllib3 import Timeout
 
 from ...dates import DateRange, by_period, date_filters, date_tokens, period_width
 from ...dates import parse as parse_date
 from ...engine import SORTS, SearchRequest
-from ...errors import BadQuery, SearchTimeout, UnknownLanguage
+from ...errors import BadQuery, EngineUnavailable, SearchTimeout, UnknownLanguage
 from ...languages import resolve
 from ...limits import Deadline, Limits
 from ...results import Hit, SearchResults
@@ -30,6 +31,10 @@ from .mapping import INDEXED_LANGUAGES
 from .syntax import parse
 from ...querytext import check_length
 
+CONNECT_SECONDS = 1.0
+"""Least time a request may take to connect to a node, however little of
+the deadline is left: a connection that times out is taken for a node
+down (marked dead, the request sent to another), not for a slow search."""
 SUGGEST_BELOW = 3
 """Offer a spelling suggestion when a query finds fewer results than this."""
 SOURCES = 1000
@@ -108,11 +113,12 @@ class Search:
         left = self.deadline.at - time.monotonic()
         if left <= 0:
             raise self.timeout()
+        timeout = Timeout(connect=max(left, CONNECT_SECONDS), read=left)
         with translated(self.location, searching=True):
             if count:
-                return self.client.count(index=self.index, body=body, request_timeout=left)
+                return self.client.count(index=self.index, body=body, request_timeout=timeout)
             body = body | {"timeout": f"{max(1, int(left * 1000))}ms"}
-            response = self.client.search(index=self.index, body=body, request_timeout=left,
+            response = self.client.search(index=self.index, body=body, request_timeout=timeout,
                                           allow_partial_search_results=False)
         self.took += response.get("took", 0)
         if response.get("timed_out"):
@@ -133,7 +139,10 @@ class Search:
                  for b in aggs["source"]["values"]["buckets"]}
         months = {b["key_as_string"]: b["doc_count"] for b in aggs["date"]["months"]["buckets"]}
         if months and period_width(min(months), max(months)) == 10 and not self.deadline.passed():
-            months = self.days(query, chosen)  # by_period counts a span this short by day
+            try:
+                months = self.days(query, chosen)  # by_period counts a span this short by day
+            except (SearchTimeout, EngineUnavailable):  # the results stand, counted by month
+                pass
         return {"lang": langs, "source": sources, "date": by_period(months)}, names
 
     def days(self, query: dict, chosen: dict[str, dict | None]) -> dict[str, int]:
@@ -186,7 +195,7 @@ class Search:
                 return None
             query = _filtered(build(parse(suggestion, self.limits, self.request.typing)).query, *filters)
             found = self.send({"query": query}, count=True)["count"]
-        except BadQuery:  # SearchTimeout included: the results stand without a suggestion
+        except (BadQuery, EngineUnavailable):  # SearchTimeout included: the results stand without a suggestion
             return None
         return suggestion if found > total else None
 
