@@ -309,6 +309,17 @@ def test_a_worker_killed_mid_run_fails_the_run_and_the_index_stays_as_it_was(tmp
         assert search(searcher, "Truppen").total == 2
 
 
+def test_a_worker_gone_without_its_segments_fails_the_run_rather_than_hanging_it(tmp_path, monkeypatch):
+    def prepared(item):
+        if item[0].id == str(8 * segments.BATCH - 1):  # the second worker's last article: it leaves, exit code 0
+            os._exit(0)
+        return _prepared(item)
+
+    monkeypatch.setattr(index_module, "_prepared", prepared)
+    with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+        Index(tmp_path / "ix").update([_eight_batches(tmp_path)], workers=2)
+
+
 def test_one_worker_builds_the_same_index_as_two(tmp_path):
     """With one worker (or on one core) the indexing process builds the
     segments itself, batch by batch as it reads; the index holds the same."""

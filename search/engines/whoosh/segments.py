@@ -535,12 +535,16 @@ class _WorkerPool:
             self.send(None)
         built: dict[int, list[W3Segment]] = {}
         counts: Counter = Counter()
+        silent: set[int] = set()  # workers gone without an answer at the last wait
         while len(built) < len(self.processes):
             try:
                 status, worker, payload = self.results.get(timeout=WAIT)
-            except queue.Empty:  # a worker that was killed (say, out of memory) never answers
-                if any(p.exitcode not in (None, 0) for p in self.processes):
+            except queue.Empty:  # a worker that was killed (say, out of memory) never answers, nor one
+                # that left without sending it; one that sent it has, before leaving: read by the next wait
+                gone = {n for n, p in enumerate(self.processes) if n not in built and p.exitcode is not None}
+                if gone & silent or any(p.exitcode not in (None, 0) for p in self.processes):
                     raise self._failure() from None
+                silent = gone
                 self.tick(None)
                 continue
             if status == "error":
