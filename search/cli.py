@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from .dates import between
-from .engine import SORTS, Engine, SearchRequest, open_engine
+from .engine import SORTS, Engine, Progress, SearchRequest, open_engine
 from .errors import IndexBusy, SearchError
 from .keys import Keys
 from .languages import LANGUAGES
@@ -118,11 +118,15 @@ def _watch(engine: Engine, paths: tuple[Path, ...], folder: Path, workers: int |
     stopped = threading.Event()
 
     def stop(signum: int, frame) -> None:
-        """Give up an update under way (the index keeps what it had). The
-        exception is lost if it lands in a finalizer (a worker queue's, say),
-        which then goes on: `stopped` still ends the loop after it."""
+        """Only a flag: a KeyboardInterrupt raised here is lost (and printed)
+        if the signal comes while a finalizer runs, a worker queue's say."""
         stopped.set()
-        raise KeyboardInterrupt
+
+    def give_up(progress: Progress) -> None:
+        """An update under way is given up at its next report once told to
+        stop; the index keeps what it had."""
+        if stopped.is_set():
+            raise KeyboardInterrupt
 
     for signum in (signal.SIGTERM, signal.SIGINT):  # how service managers stop it, and Ctrl+C
         signal.signal(signum, stop)
@@ -131,11 +135,12 @@ def _watch(engine: Engine, paths: tuple[Path, ...], folder: Path, workers: int |
     try:
         while not stopped.wait(WATCH_SECONDS):
             try:
-                report = engine.update(paths, workers=workers, wait=WATCH_SECONDS)
+                report = engine.update(paths, workers=workers, embeddings=False, wait=WATCH_SECONDS,
+                                       on_progress=give_up)
             except IndexBusy:
                 continue  # another writer (a write over HTTP, another run): next time
             if report.changed and embeddings:  # only then: looking for missing vectors reads every article's id
-                vectors = engine.embed(workers)  # never busy: it waits for another run's vectors, and writes go on
+                vectors = engine.embed(workers, give_up)  # never busy: it waits for another run's vectors, and writes go on
                 report.embedded, report.embedding_seconds = vectors.embedded, vectors.embedding_seconds
             new = [item for item in report.skipped if item not in told]
             told.update(new)

@@ -125,7 +125,8 @@ class Engine(ABC):
         fresh index that replaces the old one only once complete. Files that
         cannot be read are skipped and reported; the rest are indexed."""
 
-    def embed(self, workers: int | None = None) -> IndexReport:
+    def embed(self, workers: int | None = None, on_progress: Callable[[Progress], None] | None = None
+              ) -> IndexReport:
         """Compute what search by meaning needs for the articles that lack it
         (`update` does this unless told not to); engines that do not search
         by meaning have nothing to do."""

@@ -97,3 +97,4 @@ def test_watch_indexes_files_as_they_arrive_change_and_go_until_stopped(tmp_path
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "Stopped watching." in err and "Traceback" not in err
     assert "Updated" in out  # each run that changed something is reported
+    assert ix.vectors() is None  # --no-embeddings: no run computed any

@@ -68,8 +68,9 @@ class WhooshEngine(Engine):
         return self.index.update(paths, rebuild=rebuild, on_progress=on_progress, workers=workers,
                                  embeddings=embeddings, wait=wait)
 
-    def embed(self, workers: int | None = None) -> IndexReport:
-        return self.index.embed(workers)
+    def embed(self, workers: int | None = None, on_progress: Callable[[Progress], None] | None = None
+              ) -> IndexReport:
+        return self.index.embed(workers, on_progress)
 
     def put(self, articles: list[Article], wait: float = 0.0) -> IndexReport:
         return self.index.put(articles, wait=wait)
