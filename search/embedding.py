@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -60,7 +61,8 @@ the project's corpora, seed 1, as bench/crosslingual.py samples them)."""
 
 
 @functools.cache
-def _means() -> dict[str, np.ndarray]:
+def language_means() -> dict[str, np.ndarray]:
+    """Each language's mean vector (see `centered`)."""
     with np.load(LANGUAGE_MEANS, allow_pickle=False) as data:
         return {lang: data[lang] for lang in data.files}
 
@@ -76,7 +78,7 @@ def centered(matrix: np.ndarray, langs: Sequence[str]) -> np.ndarray:
     story in two languages stands out (about 0.45 and more, unrelated
     articles about 0). Queries stay as they are (their language is unknown,
     and ranking a query's articles needs no more)."""
-    means = _means()
+    means = language_means()
     other = np.mean(list(means.values()), axis=0)
     out = matrix.astype(np.float32)  # a copy, changed in place
     langs = np.asarray(langs)
@@ -85,6 +87,17 @@ def centered(matrix: np.ndarray, langs: Sequence[str]) -> np.ndarray:
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     out /= np.where(norms > 0, norms, 1)
     return out
+
+
+def passage_start(body: str, passage: int) -> int:
+    """Where passage number `passage` (see PASSAGES) begins in `body`, in
+    characters, as passage_texts counts its words; the body's length if it
+    has no such passage."""
+    first = PASSAGES[passage][0]
+    if first == 0:
+        return 0
+    words = re.finditer(r"\S+", body[: PASSAGES[-1][1] * 30])
+    return next((m.start() for n, m in enumerate(words) if n == first), len(body))
 
 
 def passage_texts(title: str, body: str) -> list[str]:

@@ -66,7 +66,7 @@ def test_a_hit_found_by_meaning_alone_says_so_and_marks_nothing(meaning_index):
     assert {SEED_IDS[hit.id] for hit in by_meaning} == {"ar"}  # "Irak" is a German word too
     assert by_words and all("<mark>" in hit.snippet + hit.title_html for hit in by_words)
     assert all("<mark>" not in hit.snippet + hit.title_html for hit in by_meaning)
-    assert all(hit.snippet for hit in by_meaning)  # its opening, the part that was embedded
+    assert all(hit.snippet for hit in by_meaning)  # the passage it was found by
 
 
 def test_each_hit_shows_its_own_snippet_on_every_page(meaning_index):
@@ -161,7 +161,9 @@ def test_an_article_is_found_by_what_it_says_after_its_lead(tmp_path):
     ix = Index(tmp_path / "ix")
     ix.update([articles], embeddings=True)
     assert len(ix.vectors()) == 4
-    assert [hit.id for hit in found(ix, "election results and voter turnout").results][:1] == ["election"]
+    election = found(ix, "election results and voter turnout").results[0]
+    assert election.id == "election" and election.by_meaning
+    assert election.snippet.startswith("…Bei der Bundestagswahl")  # the passage it was found by, not the lead
     assert [hit.id for hit in found(ix, "which team won the football match").results][:1] == ["football"]
 
 

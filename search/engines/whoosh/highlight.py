@@ -129,10 +129,11 @@ def scanned(text: str) -> str:
     return text[: cut if cut > 0 else SCAN_CHARS]
 
 
-def snippet(text: str, spans: list[Span], size: int = SNIPPET_CHARS) -> str:
+def snippet(text: str, spans: list[Span], size: int = SNIPPET_CHARS, unmatched: int = 0) -> str:
     """The passage of about `size` characters with the most distinct matched
-    words (then the most matches), cut at word boundaries, as safe HTML."""
-    start = _best_window(text, spans, size)
+    words (then the most matches), cut at word boundaries, as safe HTML;
+    without `spans`, the one starting at character `unmatched`."""
+    start = _best_window(text, spans, size) if spans else unmatched
     end = min(len(text), start + size)
     if end < len(text):
         cut = text.rfind(" ", start, end)

@@ -89,6 +89,10 @@ class Meaning:
         self.pending = _embedder.submit(_similarity, vectors, text)
         self.similarity = np.zeros(0)
         self.rows = _Rows(np.zeros(0, np.int64), np.zeros(0, np.int64), {})
+        self.passages: dict[int, int] = {}
+        """The passage (see embedding.PASSAGES) nearest the query of each
+        document `nearest` gave: what its snippet shows when it has no
+        matched words."""
 
     def ready(self) -> bool:
         """Whether the query's similarity to every passage is there (or failed)."""
@@ -138,8 +142,9 @@ class Meaning:
             own = langs[row] not in not_written_in
             if doc in keyword and not own:
                 foreign.add(doc)
-            if sim >= MEANING_BONUS_MIN or doc not in keyword or not own:
-                near.setdefault(doc)
+            if (sim >= MEANING_BONUS_MIN or doc not in keyword or not own) and doc not in near:
+                near[doc] = None
+                self.passages.setdefault(doc, int(self.vectors.passages[row]))
         docs = list(near)[:MEANING_DEPTH]
         return docs, foreign.intersection(docs)
 

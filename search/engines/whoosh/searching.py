@@ -21,6 +21,7 @@ from ...dates import DateRange, date_filters, date_tokens, parse as parse_date, 
 from ...engine import SORTS
 from ...errors import BadQuery, SearchTimeout, UnknownLanguage
 from ...documents import Article
+from ...embedding import passage_start
 from .highlight import Wanted, WordFinder, scanned, snippet, split
 from ...marks import Span, mark
 from .index import INDEXED_LANGUAGES
@@ -147,7 +148,8 @@ def search(
     hits = []
     for d in shown:
         stored = searcher.stored_fields(d)
-        marks = highlighter.marks(d, stored) if highlighter else ("", mark(stored.get("title", ""), []))
+        passage = meaning.passages.get(d, 0) if meaning is not None and d in by_meaning else 0
+        marks = highlighter.marks(d, stored, passage) if highlighter else ("", mark(stored.get("title", ""), []))
         hits.append(_hit(stored, scores[d], marks, names, d in by_meaning, also.get(d, []),
                          [article(searcher, *other) for other in folded.get(d, [])]))
     suggestion = None
@@ -471,12 +473,15 @@ class _Highlighter:
         self.finders: dict[str, tuple[WordFinder, WordFinder]] = {}
         self.made: dict[int, tuple[str, str]] = {}
 
-    def marks(self, doc: int, stored: dict) -> tuple[str, str]:
+    def marks(self, doc: int, stored: dict, passage: int = 0) -> tuple[str, str]:
         """Document `doc`'s snippet and marked title, made once a search:
-        some are made early, while the query is embedded."""
+        some are made early, while the query is embedded. Without matched
+        words, the snippet shows `passage` (see embedding.PASSAGES): the one
+        an article found by meaning alone was found by."""
         if doc not in self.made:
             lang, title, body = (stored.get(name, "") for name in ("lang", "title", "body"))
-            self.made[doc] = (snippet(body, self.spans(scanned(body), lang)), mark(title, self.spans(title, lang)))
+            self.made[doc] = (snippet(body, self.spans(scanned(body), lang), unmatched=passage_start(body, passage)),
+                              mark(title, self.spans(title, lang)))
         return self.made[doc]
 
     def spans(self, text: str, lang: str) -> list[Span]:
