@@ -148,8 +148,8 @@ def search(
     hits = []
     for d in shown:
         stored = searcher.stored_fields(d)
-        passage = meaning.passages.get(d, 0) if meaning is not None and d in by_meaning else 0
-        marks = highlighter.marks(d, stored, passage) if highlighter else ("", mark(stored.get("title", ""), []))
+        found_by = meaning.passages.get(d, 0) if meaning is not None and d in by_meaning else None
+        marks = highlighter.marks(d, stored, found_by) if highlighter else ("", mark(stored.get("title", ""), []))
         hits.append(_hit(stored, scores[d], marks, names, d in by_meaning, also.get(d, []),
                          [article(searcher, *other) for other in folded.get(d, [])]))
     suggestion = None
@@ -473,15 +473,17 @@ class _Highlighter:
         self.finders: dict[str, tuple[WordFinder, WordFinder]] = {}
         self.made: dict[int, tuple[str, str]] = {}
 
-    def marks(self, doc: int, stored: dict, passage: int = 0) -> tuple[str, str]:
+    def marks(self, doc: int, stored: dict, found_by: int | None = None) -> tuple[str, str]:
         """Document `doc`'s snippet and marked title, made once a search:
-        some are made early, while the query is embedded. Without matched
-        words, the snippet shows `passage` (see embedding.PASSAGES): the one
-        an article found by meaning alone was found by."""
+        some are made early, while the query is embedded. An article found
+        by meaning alone has none of the query's words: its snippet shows
+        the passage it was `found_by` (see embedding.PASSAGES)."""
         if doc not in self.made:
             lang, title, body = (stored.get(name, "") for name in ("lang", "title", "body"))
-            self.made[doc] = (snippet(body, self.spans(scanned(body), lang), unmatched=passage_start(body, passage)),
-                              mark(title, self.spans(title, lang)))
+            if found_by is None:
+                self.made[doc] = (snippet(body, self.spans(scanned(body), lang)), mark(title, self.spans(title, lang)))
+            else:
+                self.made[doc] = (snippet(body, [], unmatched=passage_start(body, found_by)), mark(title, []))
         return self.made[doc]
 
     def spans(self, text: str, lang: str) -> list[Span]:
