@@ -10,8 +10,9 @@ random numbers rather than the model's (hours of embedding on 2 cores: see
 README.md). A search's time by meaning does not depend on what the vectors
 say, as long as as many articles come near a query: the scan, the best rows,
 the fusion and the snippets of what meaning adds do the same work. Its
-relevance does: never evaluate on these. The next `search index` keeps them (they match the articles' fingerprints): remove
-the index's vectors.npz to embed for real.
+relevance does: never evaluate on these. The next `search index` keeps them
+(they match the articles' fingerprints): remove the index's vectors.npz to
+embed for real.
 """
 
 from __future__ import annotations
