@@ -107,9 +107,9 @@ class Search:
 
     def send(self, body: dict, count: bool = False) -> dict:
         """Send a search (or a count) within what is left of the deadline.
-        The cluster's own `timeout` stops only the query phase (fetching and
-        highlighting ran on for 0.5 s past it), so the client stops waiting
-        at the deadline too, and the cluster's answer after it is dropped."""
+        The cluster's own `timeout` stops only its query phase (fetching and
+        highlighting run on past it), so the client stops reading the answer
+        at the deadline too (connecting gets at least CONNECT_SECONDS)."""
         left = self.deadline.at - time.monotonic()
         if left <= 0:
             raise self.timeout()
